@@ -1,0 +1,8 @@
+//! Pure rules of the Accounts contract: no I/O, unit-tested here.
+
+pub mod consent;
+pub mod legacy_id;
+pub mod money;
+pub mod paging;
+pub mod time;
+pub mod window;

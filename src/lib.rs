@@ -1,0 +1,17 @@
+//! `contas`: the Accounts API 2.4.1 integration layer a transmitting
+//! institution runs for the Opus Open Finance platform.
+//!
+//! Layers, from the wire inwards:
+//! - [`http`]: routing, request extraction, the contract's error envelope;
+//! - [`domain`]: pure rules (money, legacy ids, date windows, paging, consent scope);
+//! - [`repo`]: SQL only;
+//! - [`import`] and [`seed`]: how data gets into the store;
+//! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one.
+
+pub mod db;
+pub mod domain;
+pub mod embedded_pg;
+pub mod http;
+pub mod import;
+pub mod repo;
+pub mod seed;
