@@ -1,0 +1,220 @@
+//! The HTTP layer: routes, the checks every request passes (Accept, body
+//! size, panics), and the error envelope.
+
+pub mod accounts;
+pub mod commons;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod requests;
+pub mod responses;
+
+use crate::repo::Repository;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use error::{ApiError, ErrorBody};
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// What handlers share: the store, and the clock that says what "today" is.
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Repository,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool) -> Self {
+        Self::with_clock(pool, Utc::now)
+    }
+
+    /// A state whose notion of now is `clock` (tests pin the date with it).
+    pub fn with_clock(
+        pool: PgPool,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            repo: Repository::new(pool),
+            clock: Arc::new(clock),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/account-discovery", post(accounts::discover))
+        .route("/accounts", post(accounts::list))
+        .route("/find", post(accounts::find))
+        .route("/balances", post(accounts::balances))
+        .route("/transactions", post(accounts::transactions))
+        .route(
+            "/transactions-current",
+            post(accounts::current_transactions),
+        )
+        .route("/overdraft-limits", post(accounts::overdraft_limits))
+        .route("/check-account-holder", post(commons::check_account_holder))
+        .layer(middleware::from_fn(require_acceptable));
+    Router::new()
+        .merge(api)
+        .merge(docs::router())
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(&"handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn(envelope))
+        .with_state(state)
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(listener: tokio::net::TcpListener, pool: PgPool) -> std::io::Result<()> {
+    axum::serve(listener, router(AppState::new(pool)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// JSON logs on stderr; `RUST_LOG` filters them (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// 406 unless the client accepts JSON (no Accept header accepts anything).
+async fn require_acceptable(request: Request, next: Next) -> Response {
+    match request.headers().get(ACCEPT) {
+        Some(accept) if !accepts_json(accept) => ApiError::not_acceptable().into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+fn accepts_json(accept: &HeaderValue) -> bool {
+    let Ok(accept) = accept.to_str() else {
+        return false;
+    };
+    accept.split(',').any(|range| {
+        let mut params = range.split(';');
+        let media = params
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let refused = params.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+/// The `meta` an operation's error schema carries.
+#[derive(Clone, Copy)]
+enum ErrorMeta {
+    /// `ResponseError` of the Accounts API: a full `Meta`.
+    Counted,
+    /// `ResponseErrorMetaSingle`: `requestDateTime` only.
+    RequestDateTime,
+    /// The commons `ResponseError`: no meta.
+    None,
+}
+
+impl ErrorMeta {
+    fn of_path(path: &str) -> Self {
+        match path {
+            // Discovery's error schema is MetaSingle in revision 2.4.1 and the
+            // counted one in 3.0.0; the counted meta satisfies both.
+            "/accounts" | "/find" | "/balances" | "/overdraft-limits" | "/account-discovery" => {
+                ErrorMeta::Counted
+            }
+            "/check-account-holder" => ErrorMeta::None,
+            _ => ErrorMeta::RequestDateTime,
+        }
+    }
+}
+
+/// Limits of the contract's error fields.
+const MAX_DETAIL_CHARS: usize = 2048;
+
+/// Writes the contract's error body on every response an [`ApiError`] made.
+async fn envelope(request: Request, next: Next) -> Response {
+    let meta = ErrorMeta::of_path(request.uri().path());
+    let mut response = next.run(request).await;
+    let Some(ErrorBody(error)) = response.extensions_mut().remove::<ErrorBody>() else {
+        return response;
+    };
+    let detail: String = error.detail.chars().take(MAX_DETAIL_CHARS).collect();
+    let mut body = json!({
+        "errors": [{ "code": error.code, "title": error.title, "detail": detail }],
+    });
+    let request_date_time = crate::domain::time::render_seconds(Utc::now());
+    match meta {
+        ErrorMeta::Counted => {
+            body["meta"] =
+                json!({ "totalRecords": 1, "totalPages": 1, "requestDateTime": request_date_time })
+        }
+        ErrorMeta::RequestDateTime => {
+            body["meta"] = json!({ "requestDateTime": request_date_time })
+        }
+        ErrorMeta::None => {}
+    }
+    let status = if response.status().is_success() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        response.status()
+    };
+    (
+        status,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers() {
+        let ok = |v: &str| accepts_json(&HeaderValue::from_str(v).unwrap());
+        assert!(ok("application/json"));
+        assert!(ok("*/*"));
+        assert!(ok("text/html, application/*;q=0.5"));
+        assert!(ok("application/json; charset=utf-8"));
+        assert!(!ok("text/html"));
+        assert!(!ok("application/xml"));
+        assert!(!ok("application/json;q=0"));
+    }
+}

@@ -1,0 +1,166 @@
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use contas::embedded_pg::{self, EmbeddedPostgres};
+use contas::{db, import, seed};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The Accounts API 2.4.1 integration layer for the Opus Open Finance platform.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// PostgreSQL URL. Unset: `serve` starts an embedded PostgreSQL with demo data.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (default), applying pending migrations first.
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Load NDJSON account data (import-format.md) from FILE, or `-` for stdin.
+    Import {
+        file: PathBuf,
+        /// No progress bar; one summary line at the end.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Generate and load a synthetic bank for demos and benchmarks.
+    Seed(seed::SeedArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CONTAS_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
+    #[arg(long, env = "CONTAS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    contas::http::init_logging();
+    let cli = Cli::parse();
+    match cli
+        .command
+        .unwrap_or(Command::Serve(ServeArgs::parse_defaults()))
+    {
+        Command::Serve(args) => serve(cli.database_url, args).await,
+        Command::Migrate => {
+            let pool = connect(required_url(cli.database_url)?).await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Import { file, quiet } => {
+            let pool = connect(required_url(cli.database_url)?).await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            let progress = !quiet && std::io::stderr().is_terminal();
+            let summary = import::import_path(&pool, &file, progress).await?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let pool = connect(required_url(cli.database_url)?).await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            let summary = seed::seed(&pool, &args.config()).await?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}
+
+impl ServeArgs {
+    /// `contas` with no subcommand serves with every default (and the env).
+    fn parse_defaults() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["contas"]).serve
+    }
+}
+
+fn required_url(url: Option<String>) -> Result<PgConnectOptions> {
+    let url = url.context(
+        "DATABASE_URL is not set (only `contas serve` can run on an embedded PostgreSQL)",
+    )?;
+    PgConnectOptions::from_str(&url).context("DATABASE_URL is not a valid PostgreSQL URL")
+}
+
+async fn connect(options: PgConnectOptions) -> Result<PgPool> {
+    db::connect(options, 16)
+        .await
+        .context("connecting to PostgreSQL")
+}
+
+async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
+    let pool = match database_url {
+        Some(url) => {
+            let pool = connect(
+                PgConnectOptions::from_str(&url)
+                    .context("DATABASE_URL is not a valid PostgreSQL URL")?,
+            )
+            .await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            pool
+        }
+        None => {
+            start_embedded(
+                args.data_dir.unwrap_or_else(embedded_pg::default_data_dir),
+                args.bind,
+            )
+            .await?
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    tracing::info!(address = %args.bind, "serving");
+    contas::http::serve(listener, pool)
+        .await
+        .context("serving HTTP")
+}
+
+/// No DATABASE_URL: run a private cluster, load the demo bank into it once,
+/// and show how to call it.
+async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgPool> {
+    eprintln!(
+        "DATABASE_URL is not set: starting an embedded PostgreSQL under {}",
+        dir.display()
+    );
+    let cluster =
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&dir)).await??;
+    let pool = connect(cluster.connect_options("postgres")).await?;
+    sqlx::query("SELECT 1").execute(&pool).await?;
+    if sqlx::query_scalar::<_, bool>(
+        "SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'contas')",
+    )
+    .fetch_one(&pool)
+    .await?
+    {
+        sqlx::query("CREATE DATABASE contas").execute(&pool).await?;
+    }
+    pool.close().await;
+    let pool = connect(cluster.connect_options("contas")).await?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    if seed::is_empty(&pool).await? {
+        eprintln!("loading the demo bank…");
+        let summary = seed::seed(&pool, &seed::SeedConfig::demo()).await?;
+        eprintln!("{summary}");
+    }
+    eprintln!("embedded database: {}", cluster.url("contas"));
+    eprintln!("try:\n{}", seed::demo_curl(bind));
+    Ok(pool)
+}

@@ -1,0 +1,278 @@
+//! The store's queries, and nothing else: scoping rules arrive as parameters
+//! (brand, owner document, consented keys) and every query applies them.
+
+use crate::domain::legacy_id::LegacyId;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use sqlx::types::Json;
+
+/// A page of an account's statement, newest first: booking date, then
+/// transaction time, then id. That is the `transactions_statement` index read
+/// backwards, so a page is a range scan, never a sort of the account's history.
+/// Parameters: account, from, to, credit/debit filter (or NULL), limit, offset.
+pub const STATEMENT_PAGE: &str = "
+    SELECT transaction_id, completed_authorised_payment_type, credit_debit_type, transaction_name,
+           type, amount, currency, transaction_date_time, partie_cnpj_cpf, partie_person_type,
+           partie_compe_code, partie_branch_code, partie_number, partie_check_digit
+      FROM transactions
+     WHERE account_id = $1 AND booking_date BETWEEN $2 AND $3
+       AND ($4::text IS NULL OR credit_debit_type = $4)
+     ORDER BY booking_date DESC, transaction_date_time DESC, id DESC
+     LIMIT $5 OFFSET $6";
+
+#[derive(Clone)]
+pub struct Repository {
+    pool: PgPool,
+}
+
+/// An account the owner may consent to, with the people who hold it.
+#[derive(sqlx::FromRow)]
+pub struct DiscoverableAccount {
+    pub legacy_id: Json<LegacyId>,
+    #[sqlx(rename = "type")]
+    pub account_type: String,
+    pub branch_code: Option<String>,
+    pub number: String,
+    pub check_digit: String,
+    pub display_name: Option<String>,
+    /// (document, name) of every holder, by document.
+    pub holders: Json<Vec<(String, String)>>,
+}
+
+/// A row of `/accounts`.
+#[derive(sqlx::FromRow)]
+pub struct ListedAccount {
+    pub legacy_id: Json<LegacyId>,
+    #[sqlx(rename = "type")]
+    pub account_type: String,
+    pub compe_code: String,
+    pub branch_code: Option<String>,
+    pub number: String,
+    pub check_digit: String,
+    pub brand_name: String,
+    pub company_cnpj: String,
+}
+
+/// An account of the owner, found by its legacy id.
+#[derive(sqlx::FromRow)]
+pub struct OwnedAccount {
+    pub id: i64,
+    pub status: String,
+    #[sqlx(rename = "type")]
+    pub account_type: String,
+    pub subtype: String,
+    pub compe_code: String,
+    pub branch_code: Option<String>,
+    pub number: String,
+    pub check_digit: String,
+    pub currency: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct Balances {
+    pub available_amount: Decimal,
+    pub blocked_amount: Decimal,
+    pub automatically_invested_amount: Decimal,
+    pub currency: String,
+    pub update_date_time: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct OverdraftLimits {
+    pub overdraft_contracted_limit: Option<Decimal>,
+    pub overdraft_used_limit: Option<Decimal>,
+    pub unarranged_overdraft_amount: Option<Decimal>,
+    pub currency: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct StatementEntry {
+    pub transaction_id: Json<LegacyId>,
+    pub completed_authorised_payment_type: String,
+    pub credit_debit_type: String,
+    pub transaction_name: String,
+    #[sqlx(rename = "type")]
+    pub transaction_type: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub transaction_date_time: DateTime<Utc>,
+    pub partie_cnpj_cpf: Option<String>,
+    pub partie_person_type: Option<String>,
+    pub partie_compe_code: Option<String>,
+    pub partie_branch_code: Option<String>,
+    pub partie_number: Option<String>,
+    pub partie_check_digit: Option<String>,
+}
+
+/// Which entries of an account's statement to read.
+pub struct StatementQuery<'a> {
+    pub account_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub credit_debit: Option<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Repository {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn discoverable_accounts(
+        &self,
+        brand_id: &str,
+        owner: &str,
+    ) -> sqlx::Result<Vec<DiscoverableAccount>> {
+        sqlx::query_as(
+            "SELECT a.legacy_id, a.type, a.branch_code, a.number, a.check_digit, a.display_name,
+                    (SELECT json_agg(json_build_array(c.document, c.name) ORDER BY c.document)
+                       FROM account_holders ah
+                       JOIN customers c ON c.brand_id = ah.brand_id AND c.document = ah.document
+                      WHERE ah.account_id = a.id) AS holders
+               FROM account_holders h
+               JOIN accounts a ON a.id = h.account_id
+              WHERE h.brand_id = $1 AND h.document = $2 AND a.status = 'AVAILABLE'
+              ORDER BY a.id",
+        )
+        .bind(brand_id)
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn customer_name(
+        &self,
+        brand_id: &str,
+        document: &str,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
+            .bind(brand_id)
+            .bind(document)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// How many of the consented keys are available accounts of the owner.
+    pub async fn count_consented_accounts(
+        &self,
+        brand_id: &str,
+        owner: &str,
+        keys: &[String],
+        account_type: Option<&str>,
+    ) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT count(*)
+               FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+              WHERE a.brand_id = $1 AND a.legacy_key = ANY($3) AND a.status = 'AVAILABLE'
+                AND ($4::text IS NULL OR a.type = $4)",
+        )
+        .bind(brand_id)
+        .bind(owner)
+        .bind(keys)
+        .bind(account_type)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    pub async fn consented_accounts(
+        &self,
+        brand_id: &str,
+        owner: &str,
+        keys: &[String],
+        account_type: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> sqlx::Result<Vec<ListedAccount>> {
+        sqlx::query_as(
+            "SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
+                    b.brand_name, b.company_cnpj
+               FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+               JOIN brands b ON b.brand_id = a.brand_id
+              WHERE a.brand_id = $1 AND a.legacy_key = ANY($3) AND a.status = 'AVAILABLE'
+                AND ($4::text IS NULL OR a.type = $4)
+              ORDER BY a.id
+              LIMIT $5 OFFSET $6",
+        )
+        .bind(brand_id)
+        .bind(owner)
+        .bind(keys)
+        .bind(account_type)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The owner's account with this canonical legacy key in the brand.
+    pub async fn owned_account(
+        &self,
+        brand_id: &str,
+        owner: &str,
+        key: &str,
+    ) -> sqlx::Result<Option<OwnedAccount>> {
+        sqlx::query_as(
+            "SELECT a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
+                    a.check_digit, a.currency
+               FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+              WHERE a.brand_id = $1 AND a.legacy_key = $3",
+        )
+        .bind(brand_id)
+        .bind(owner)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn balances(&self, account_id: i64) -> sqlx::Result<Option<Balances>> {
+        sqlx::query_as(
+            "SELECT available_amount, blocked_amount, automatically_invested_amount, currency, update_date_time
+               FROM balances WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn overdraft_limits(&self, account_id: i64) -> sqlx::Result<Option<OverdraftLimits>> {
+        sqlx::query_as(
+            "SELECT overdraft_contracted_limit, overdraft_used_limit, unarranged_overdraft_amount, currency
+               FROM overdraft_limits WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// A page of the statement (see [`STATEMENT_PAGE`]).
+    pub async fn statement(&self, query: &StatementQuery<'_>) -> sqlx::Result<Vec<StatementEntry>> {
+        sqlx::query_as(STATEMENT_PAGE)
+            .bind(query.account_id)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(query.credit_debit)
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Whether `document` holds an account in the brand that is not
+    /// permanently unavailable (closed over 12 months ago, migrated, blocked
+    /// for good): such a customer has no account to consent to.
+    pub async fn is_account_holder(&self, brand_id: &str, document: &str) -> sqlx::Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (
+                SELECT FROM account_holders h JOIN accounts a ON a.id = h.account_id
+                 WHERE h.brand_id = $1 AND h.document = $2 AND a.status <> 'UNAVAILABLE')",
+        )
+        .bind(brand_id)
+        .bind(document)
+        .fetch_one(&self.pool)
+        .await
+    }
+}
