@@ -1,0 +1,1647 @@
+//! Applies validated items to the store inside the file's one transaction.
+//!
+//! Items are gathered in batches. A flush first resolves, in a few bulk
+//! queries, every brand, customer and account the batch names for the first
+//! time (so the store is read as it was before the batch's lines), then walks
+//! the batch in line order deciding what each line does (reference checks,
+//! stale balances, pending/completed id clashes) and finally writes each
+//! kind of record with one multi-row statement.
+//!
+//! Rules that depend on order beyond one batch are kept in memory per
+//! account: the current pending ids (from the store or the last snapshot of
+//! the file), the time of the current balance, and the completed lines
+//! whose id is also a pending id, checked once the whole file is applied.
+
+use super::ErrorSink;
+use super::copy::{COPY_TRANSACTIONS, CopyRows};
+use super::validate::{
+    Account, AccountRef, Balance, Brand, Customer, Definition, Item, Limits, TxRow,
+};
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, Transaction};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::mem;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tokio::sync::mpsc::Receiver;
+
+use crate::domain::legacy_id::LegacyId;
+
+/// No account: brands and customers.
+const NONE: u32 = u32::MAX;
+
+/// A fast hasher for the registry's maps (keys come from the file, but a
+/// collision attack would only slow an import its author runs).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fx = BuildHasherDefault<FxHasher>;
+type FxMap<K, V> = HashMap<K, V, Fx>;
+
+/// For sets of values that are hashes already.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashSet64 = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+
+/// A 64-bit hash of a transaction key (FNV-1a, then mixed).
+fn key_hash(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// What the file (so far) and the store say about a brand or a customer.
+#[derive(Default)]
+struct Entity {
+    /// Line of its first definition in the file.
+    defined: Option<u64>,
+    /// Whether it was in the store before the file; `None` when it was first
+    /// met as a definition, where this never matters.
+    in_store: Option<bool>,
+    /// Its definition was refused: what depends on it is skipped silently
+    /// (the file is rejected anyway) instead of being reported again.
+    broken: bool,
+}
+
+impl Entity {
+    fn known_at(&self, line: u64) -> bool {
+        self.in_store == Some(true) || self.defined.is_some_and(|d| d < line)
+    }
+}
+
+struct BrandState {
+    id: String,
+    entity: Entity,
+    customers: FxMap<String, Entity>,
+    accounts: FxMap<String, u32>,
+}
+
+struct AccountState {
+    brand: u32,
+    entity: Entity,
+    id: Option<i64>,
+    /// Whether the store may hold holder rows for it.
+    holders_in_db: bool,
+    /// `updateDateTime` of its current balance.
+    balance_time: Option<DateTime<Utc>>,
+    /// Ids of its current pending entries.
+    pending: HashSet<String>,
+    /// Whether the store holds pending entries for it.
+    pending_in_db: bool,
+    /// The file's last snapshot of it: line, and first entry index per id.
+    snapshot: Option<(u64, HashMap<String, usize>)>,
+    /// Completed transactions of the file (id, line) added while a pending
+    /// entry had the same id.
+    conflicts: Vec<(String, u64)>,
+    /// For an account the store did not have before the file: hashes of the
+    /// completed ids the file gave it. An id not in the set cannot conflict,
+    /// so its row goes in by COPY.
+    fresh: Option<HashSet64>,
+}
+
+struct Staged {
+    line: u64,
+    brand: u32,
+    account: u32,
+    item: Item,
+}
+
+/// Counters of what the writer decided.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WriterStats {
+    pub stale_balances: u64,
+    pub duplicate_transactions: u64,
+    pub unchanged_snapshots: u64,
+}
+
+pub(crate) struct Outcome {
+    pub tx: Transaction<'static, Postgres>,
+    pub errors: ErrorSink,
+    pub stats: WriterStats,
+}
+
+/// The connection of the file's transaction (a macro, so that the borrow
+/// stays on the one field).
+macro_rules! db {
+    ($w:expr) => {
+        $w.tx
+            .as_deref_mut()
+            .expect("the transaction is held by a COPY")
+    };
+}
+
+/// The producer's items, one at a time. Chunks go back to the producer once
+/// read, with the items the writer gave back in them: the producer frees
+/// what it allocated and reuses the buffers (freeing on another thread than
+/// the allocating one costs the allocator dearly).
+struct Items {
+    rx: Receiver<Vec<(u64, Item)>>,
+    current: Vec<(u64, Item)>,
+    /// Index of the next item of `current`.
+    pos: usize,
+    recycle: std::sync::mpsc::Sender<Vec<(u64, Item)>>,
+}
+
+/// What a taken item leaves in its slot (allocates nothing).
+fn taken() -> Item {
+    Item::Defines(Definition::Brand(String::new()))
+}
+
+impl Items {
+    async fn next(&mut self) -> Option<(u64, Item)> {
+        loop {
+            if let Some((line, item)) = self.current.get_mut(self.pos) {
+                self.pos += 1;
+                return Some((*line, mem::replace(item, taken())));
+            }
+            let chunk = self.rx.recv().await?;
+            let used = mem::replace(&mut self.current, chunk);
+            self.pos = 0;
+            if used.capacity() > 0 {
+                let _ = self.recycle.send(used);
+            }
+        }
+    }
+
+    /// Puts the last item taken back, for the producer to drop.
+    fn give_back(&mut self, item: Item) {
+        if let Some(slot) = self
+            .pos
+            .checked_sub(1)
+            .and_then(|i| self.current.get_mut(i))
+        {
+            slot.1 = item;
+        }
+    }
+}
+
+/// Receives the producer's items until it is done, then finishes the file.
+///
+/// Completed transactions of accounts the file created, with ids new to
+/// them, are streamed into one long COPY while they keep coming (the bulk
+/// of a large import or of a seed): the database works without pause while
+/// the next rows are prepared. Anything else ends the COPY and goes through
+/// the batches.
+pub(crate) async fn run(
+    tx: Transaction<'static, Postgres>,
+    chunks: Receiver<Vec<(u64, Item)>>,
+    recycle: std::sync::mpsc::Sender<Vec<(u64, Item)>>,
+    batch_rows: usize,
+    applied: Arc<AtomicU64>,
+    cancelled: Arc<AtomicBool>,
+) -> Result<Outcome> {
+    let mut w = Writer::new(tx, batch_rows, applied);
+    // Every streamed row belongs to an account this transaction itself
+    // created and holds, so its foreign-key check (a query per row, a third
+    // of the database's work) can only pass. Where the role may, streams
+    // run with triggers off (`session_replication_role = replica`, back to
+    // `origin` right after); elsewhere the checks run.
+    w.skip_fk_checks =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .fetch_optional(db!(w))
+            .await?
+            .unwrap_or(false)
+            && std::env::var_os("CONTAS_EXPERIMENT_FK").is_none();
+    let mut items = Items {
+        rx: chunks,
+        current: Vec::new(),
+        pos: 0,
+        recycle,
+    };
+    let mut next = items.next().await;
+    while let Some((line, item)) = next {
+        let ready = w.batch.is_empty()
+            && w.resolve_brands.is_empty()
+            && w.resolve_customers.is_empty()
+            && w.resolve_accounts.is_empty();
+        match ready.then(|| w.streamable(line, &item)).flatten() {
+            Some(account) => next = w.stream(account, item, &mut items).await?,
+            None => {
+                w.push(line, item).await?;
+                next = items.next().await;
+            }
+        }
+    }
+    if !cancelled.load(Ordering::Relaxed) {
+        w.flush().await?;
+        let deferred = mem::take(&mut w.deferred);
+        let mut snapshots: Vec<(u32, Vec<TxRow>)> = deferred
+            .into_iter()
+            .filter_map(|(a, entries)| Some((a, entries?)))
+            .collect();
+        while !snapshots.is_empty() {
+            let rest = snapshots.split_off(snapshots.len().min(5_000));
+            w.write_snapshots(snapshots).await?;
+            snapshots = rest;
+        }
+        w.final_checks().await?;
+    }
+    let tx = w.tx.take().expect("the transaction is back");
+    Ok(Outcome {
+        tx,
+        errors: w.errors,
+        stats: w.stats,
+    })
+}
+
+struct Writer {
+    /// Whether streamed rows may skip the foreign-key check of their
+    /// account (see [`run`]).
+    skip_fk_checks: bool,
+    /// Taken while a COPY streams.
+    tx: Option<Transaction<'static, Postgres>>,
+    brands: Vec<BrandState>,
+    brand_index: FxMap<String, u32>,
+    /// The account of the previous line, by its shared key.
+    last_account: Option<(AccountRef, u32, u32)>,
+    copy: CopyRows,
+    accounts: Vec<AccountState>,
+    resolve_brands: Vec<u32>,
+    resolve_customers: Vec<(u32, String)>,
+    resolve_accounts: Vec<(u32, String)>,
+    batch: Vec<Staged>,
+    batch_rows: usize,
+    batch_limit: usize,
+    /// Removals of the batch, by (account, transaction key), with their line.
+    batch_removals: FxMap<(u32, String), u64>,
+    errors: ErrorSink,
+    stats: WriterStats,
+    applied: Arc<AtomicU64>,
+    /// The last snapshot of each account, written at the end of the file:
+    /// only the final set of pending entries is compared with the store, so
+    /// that importing a file again leaves them untouched (same rows, same
+    /// ids) even when it holds several snapshots of one account. `None` when
+    /// a later snapshot went straight into a COPY.
+    deferred: Vec<(u32, Option<Vec<TxRow>>)>,
+    deferred_slot: FxMap<u32, usize>,
+}
+
+/// What one flush writes, each kind deduplicated where the statement needs it.
+#[derive(Default)]
+struct Staging {
+    brands: Vec<Brand>,
+    brand_slot: HashMap<u32, usize>,
+    customers: Vec<Customer>,
+    customer_slot: HashMap<(u32, String), usize>,
+    accounts: Vec<(u32, Account)>,
+    account_slot: HashMap<u32, usize>,
+    balances: Vec<(u32, Balance)>,
+    balance_slot: HashMap<u32, usize>,
+    limits: Vec<(u32, Limits)>,
+    limits_slot: HashMap<u32, usize>,
+    completed: Vec<(u64, u32, TxRow)>,
+    removals: Vec<(u64, u32, String)>,
+}
+
+/// Keeps the last value per key, in order of first appearance.
+fn last_wins<K: std::hash::Hash + Eq, T, S: std::hash::BuildHasher>(
+    list: &mut Vec<T>,
+    slots: &mut HashMap<K, usize, S>,
+    key: K,
+    value: T,
+) {
+    match slots.get(&key) {
+        Some(&i) => list[i] = value,
+        None => {
+            slots.insert(key, list.len());
+            list.push(value);
+        }
+    }
+}
+
+fn unknown_brand(brand: &str) -> String {
+    format!("unknown brand {brand:?}: not defined earlier in this file nor in the store")
+}
+
+impl Writer {
+    fn new(
+        tx: Transaction<'static, Postgres>,
+        batch_limit: usize,
+        applied: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            skip_fk_checks: false,
+            tx: Some(tx),
+            brands: Vec::new(),
+            brand_index: FxMap::default(),
+            last_account: None,
+            copy: CopyRows::default(),
+            accounts: Vec::new(),
+            resolve_brands: Vec::new(),
+            resolve_customers: Vec::new(),
+            resolve_accounts: Vec::new(),
+            batch: Vec::new(),
+            batch_rows: 0,
+            batch_limit: batch_limit.max(1),
+            batch_removals: FxMap::default(),
+            errors: ErrorSink::default(),
+            stats: WriterStats::default(),
+            applied,
+            deferred: Vec::new(),
+            deferred_slot: FxMap::default(),
+        }
+    }
+
+    // ---- the registry of what the file names -------------------------------
+
+    fn brand(&mut self, id: &str, define: Option<u64>) -> u32 {
+        if let Some(&b) = self.brand_index.get(id) {
+            if let Some(line) = define {
+                self.brands[b as usize].entity.defined.get_or_insert(line);
+            }
+            return b;
+        }
+        let b = self.brands.len() as u32;
+        self.brands.push(BrandState {
+            id: id.to_owned(),
+            entity: Entity {
+                defined: define,
+                ..Entity::default()
+            },
+            customers: FxMap::default(),
+            accounts: FxMap::default(),
+        });
+        self.brand_index.insert(id.to_owned(), b);
+        if define.is_none() {
+            self.resolve_brands.push(b);
+        }
+        b
+    }
+
+    fn customer(&mut self, brand: u32, document: &str, define: Option<u64>) -> &mut Entity {
+        let customers = &mut self.brands[brand as usize].customers;
+        if !customers.contains_key(document) {
+            customers.insert(
+                document.to_owned(),
+                Entity {
+                    defined: define,
+                    ..Entity::default()
+                },
+            );
+            if define.is_none() {
+                self.resolve_customers.push((brand, document.to_owned()));
+            }
+        }
+        let entity = customers.get_mut(document).expect("just inserted");
+        if let Some(line) = define {
+            entity.defined.get_or_insert(line);
+        }
+        entity
+    }
+
+    fn account(&mut self, brand: u32, key: &str, define: Option<u64>) -> u32 {
+        let accounts = &mut self.brands[brand as usize].accounts;
+        let a = match accounts.get(key) {
+            Some(&a) => a,
+            None => {
+                let a = self.accounts.len() as u32;
+                accounts.insert(key.to_owned(), a);
+                self.accounts.push(AccountState {
+                    brand,
+                    entity: Entity::default(),
+                    id: None,
+                    holders_in_db: false,
+                    balance_time: None,
+                    pending: HashSet::new(),
+                    pending_in_db: false,
+                    snapshot: None,
+                    conflicts: Vec::new(),
+                    fresh: None,
+                });
+                // Accounts are always looked up: their id is needed.
+                self.resolve_accounts.push((a, key.to_owned()));
+                a
+            }
+        };
+        if let Some(line) = define {
+            self.accounts[a as usize].entity.defined.get_or_insert(line);
+        }
+        a
+    }
+
+    fn account_of(&mut self, r: &AccountRef) -> (u32, u32) {
+        if let Some((last, b, a)) = &self.last_account
+            && Arc::ptr_eq(&last.key, &r.key)
+            && Arc::ptr_eq(&last.brand, &r.brand)
+        {
+            return (*b, *a);
+        }
+        let b = self.brand(&r.brand, None);
+        let a = self.account(b, &r.key, None);
+        self.last_account = Some((r.clone(), b, a));
+        (b, a)
+    }
+
+    // ---- batching ----------------------------------------------------------
+
+    async fn push(&mut self, line: u64, item: Item) -> Result<()> {
+        let (brand, account, rows) = match &item {
+            Item::Defines(d) => {
+                match d {
+                    Definition::Brand(id) => {
+                        let b = self.brand(id, Some(line));
+                        self.brands[b as usize].entity.broken = true;
+                    }
+                    Definition::Customer { brand_id, document } => {
+                        let b = self.brand(brand_id, None);
+                        self.customer(b, document, Some(line)).broken = true;
+                    }
+                    Definition::Account(r) => {
+                        let b = self.brand(&r.brand, None);
+                        let a = self.account(b, &r.key, Some(line));
+                        self.accounts[a as usize].entity.broken = true;
+                    }
+                }
+                return Ok(());
+            }
+            Item::Brand(b) => (self.brand(&b.brand_id, Some(line)), NONE, 1),
+            Item::Customer(c) => {
+                let b = self.brand(&c.brand_id, None);
+                self.customer(b, &c.document, Some(line));
+                (b, NONE, 1)
+            }
+            Item::Account(a) => {
+                let b = self.brand(&a.account.brand, None);
+                for holder in &a.holders {
+                    self.customer(b, holder, None);
+                }
+                (b, self.account(b, &a.account.key, Some(line)), 1)
+            }
+            Item::Balance(x) => {
+                let (b, a) = self.account_of(&x.account);
+                (b, a, 1)
+            }
+            Item::Limits(x) => {
+                let (b, a) = self.account_of(&x.account);
+                (b, a, 1)
+            }
+            Item::Transaction(r, row) => {
+                let (b, a) = self.account_of(r);
+                // Removed earlier in this batch, now added again: the removal
+                // must reach the store first.
+                if !self.batch_removals.is_empty()
+                    && self.batch_removals.contains_key(&(a, row.key.clone()))
+                {
+                    self.flush().await?;
+                }
+                (b, a, 1)
+            }
+            Item::Pending(p) => {
+                let (b, a) = self.account_of(&p.account);
+                (b, a, 1 + p.entries.len())
+            }
+            Item::Removal(x) => {
+                let (b, a) = self.account_of(&x.account);
+                if let Some(earlier) = self.batch_removals.get(&(a, x.key.clone())) {
+                    self.errors.push(
+                        line,
+                        "transactionId",
+                        format!("no completed transaction with this id in this account (removed at line {earlier})"),
+                    );
+                    return Ok(());
+                }
+                self.batch_removals.insert((a, x.key.clone()), line);
+                (b, a, 1)
+            }
+        };
+        self.batch.push(Staged {
+            line,
+            brand,
+            account,
+            item,
+        });
+        self.batch_rows += rows;
+        if self.batch_rows >= self.batch_limit {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.resolve().await?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = mem::take(&mut self.batch);
+        let count = batch.len() as u64;
+        self.batch_rows = 0;
+        self.batch_removals.clear();
+        let mut staging = Staging::default();
+        for staged in batch {
+            self.walk(staged, &mut staging);
+        }
+        self.write(staging).await?;
+        self.applied.fetch_add(count, Ordering::Relaxed);
+        Ok(())
+    }
+
+    // ---- streaming ---------------------------------------------------------
+
+    /// The account of `item` if it can go straight into the COPY: a
+    /// completed transaction of a usable account the file created, with an
+    /// id new to it (then recorded as seen), or the first snapshot of such an
+    /// account's pending entries (then taken into account, as [`Self::walk`]
+    /// would).
+    fn streamable(&mut self, line: u64, item: &Item) -> Option<u32> {
+        let (r, row) = match item {
+            Item::Transaction(r, row) => (r, Some(row)),
+            Item::Pending(p) => (&p.account, None),
+            _ => return None,
+        };
+        let (_, a) = self.account_of(r);
+        let state = &mut self.accounts[a as usize];
+        if state.id.is_none() || !state.entity.known_at(line) {
+            return None;
+        }
+        let seen = state.fresh.as_mut()?;
+        match (row, item) {
+            (Some(row), _) => {
+                if !seen.insert(key_hash(&row.key)) {
+                    return None;
+                }
+                if !state.pending.is_empty() && state.pending.contains(&row.key) {
+                    state.conflicts.push((row.key.clone(), line));
+                }
+            }
+            (None, Item::Pending(p)) => {
+                if state.pending_in_db {
+                    return None; // entries to replace: the batch path does it
+                }
+                let mut first = HashMap::new();
+                for (i, e) in p.entries.iter().enumerate() {
+                    first.entry(e.key.clone()).or_insert(i);
+                }
+                state.pending = first.keys().cloned().collect();
+                state.snapshot = Some((line, first));
+                state.conflicts.clear();
+                state.pending_in_db = !p.entries.is_empty();
+                if let Some(&slot) = self.deferred_slot.get(&a) {
+                    self.deferred[slot].1 = None; // superseded by this one
+                }
+            }
+            _ => unreachable!("matched above"),
+        }
+        Some(a)
+    }
+
+    /// Streams `first` and the streamable items after it; returns the item
+    /// that ended the stream.
+    async fn stream(
+        &mut self,
+        account: u32,
+        first: Item,
+        items: &mut Items,
+    ) -> Result<Option<(u64, Item)>> {
+        let mut tx = self.tx.take().expect("the transaction is free");
+        let result = self.stream_into(&mut tx, account, first, items).await;
+        self.tx = Some(tx);
+        result.context("writing transactions")
+    }
+
+    async fn stream_into(
+        &mut self,
+        tx: &mut PgConnection,
+        account: u32,
+        first: Item,
+        items: &mut Items,
+    ) -> Result<Option<(u64, Item)>> {
+        const SEND_BYTES: usize = 1 << 18;
+        if self.skip_fk_checks {
+            sqlx::query("SET LOCAL session_replication_role = replica")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut buf = mem::take(&mut self.copy);
+        buf.clear();
+        buf.begin();
+        let mut sink = tx.copy_in_raw(COPY_TRANSACTIONS).await?;
+        let mut total = 0u64;
+        let mut next = Some((account, first));
+        let leftover = loop {
+            if let Some((a, item)) = &next {
+                let id = self.accounts[*a as usize]
+                    .id
+                    .expect("streamable accounts have an id");
+                match item {
+                    Item::Transaction(_, row) => buf.push(id, row),
+                    Item::Pending(p) => p.entries.iter().for_each(|e| buf.push(id, e)),
+                    _ => unreachable!("only streamable items"),
+                }
+                if let Some((_, item)) = next.take() {
+                    items.give_back(item);
+                }
+                if buf.buf.len() >= SEND_BYTES {
+                    sink.send(buf.buf.as_slice()).await?;
+                    total += buf.rows;
+                    self.applied.fetch_add(buf.rows, Ordering::Relaxed);
+                    buf.clear();
+                }
+            }
+            match items.next().await {
+                None => break None,
+                Some((line, item)) => match self.streamable(line, &item) {
+                    Some(a) => next = Some((a, item)),
+                    None => break Some((line, item)),
+                },
+            }
+        };
+        buf.end();
+        sink.send(buf.buf.as_slice()).await?;
+        total += buf.rows;
+        self.applied.fetch_add(buf.rows, Ordering::Relaxed);
+        let written = sink.finish().await?;
+        if written != total {
+            bail!("COPY wrote {written} rows instead of {total}");
+        }
+        if self.skip_fk_checks {
+            sqlx::query("SET LOCAL session_replication_role = origin")
+                .execute(&mut *tx)
+                .await?;
+        }
+        buf.clear();
+        self.copy = buf;
+        Ok(leftover)
+    }
+
+    // ---- reading the store -------------------------------------------------
+
+    async fn resolve(&mut self) -> Result<()> {
+        if !self.resolve_brands.is_empty() {
+            let list = mem::take(&mut self.resolve_brands);
+            let ids: Vec<&str> = list
+                .iter()
+                .map(|&b| self.brands[b as usize].id.as_str())
+                .collect();
+            let found: Vec<String> =
+                sqlx::query_scalar("SELECT brand_id FROM brands WHERE brand_id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(db!(self))
+                    .await
+                    .context("looking up brands")?;
+            let found: HashSet<String> = found.into_iter().collect();
+            for b in list {
+                let brand = &mut self.brands[b as usize];
+                brand.entity.in_store = Some(found.contains(&brand.id));
+            }
+        }
+        if !self.resolve_customers.is_empty() {
+            let list = mem::take(&mut self.resolve_customers);
+            let brand_ids: Vec<&str> = list
+                .iter()
+                .map(|(b, _)| self.brands[*b as usize].id.as_str())
+                .collect();
+            let documents: Vec<&str> = list.iter().map(|(_, d)| d.as_str()).collect();
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(b, d, i) \
+                 WHERE EXISTS (SELECT FROM customers c WHERE c.brand_id = u.b AND c.document = u.d)",
+            )
+            .bind(&brand_ids)
+            .bind(&documents)
+            .fetch_all(db!(self))
+            .await
+            .context("looking up customers")?;
+            let found: HashSet<i64> = found.into_iter().collect();
+            for (i, (b, document)) in list.iter().enumerate() {
+                if let Some(c) = self.brands[*b as usize].customers.get_mut(document) {
+                    c.in_store = Some(found.contains(&(i as i64 + 1)));
+                }
+            }
+        }
+        if !self.resolve_accounts.is_empty() {
+            let list = mem::take(&mut self.resolve_accounts);
+            let brand_ids: Vec<&str> = list
+                .iter()
+                .map(|(a, _)| {
+                    self.brands[self.accounts[*a as usize].brand as usize]
+                        .id
+                        .as_str()
+                })
+                .collect();
+            let keys: Vec<&str> = list.iter().map(|(_, k)| k.as_str()).collect();
+            type Found = (i64, i64, Option<DateTime<Utc>>, Vec<String>);
+            let found: Vec<Found> = sqlx::query_as(
+                "SELECT u.i, a.id, b.update_date_time, \
+                   ARRAY(SELECT t.legacy_key FROM transactions t WHERE t.account_id = a.id \
+                         AND t.completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA') \
+                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(b, k, i) \
+                 JOIN accounts a ON a.brand_id = u.b AND a.legacy_key = u.k \
+                 LEFT JOIN balances b ON b.account_id = a.id",
+            )
+            .bind(&brand_ids)
+            .bind(&keys)
+            .fetch_all(db!(self))
+            .await
+            .context("looking up accounts")?;
+            for (a, _) in &list {
+                let a = &mut self.accounts[*a as usize];
+                a.entity.in_store = Some(false);
+                a.fresh = Some(HashSet64::default());
+            }
+            for (i, id, balance_time, pending) in found {
+                let a = &mut self.accounts[list[(i - 1) as usize].0 as usize];
+                a.entity.in_store = Some(true);
+                a.fresh = None;
+                a.id = Some(id);
+                a.holders_in_db = true;
+                a.balance_time = balance_time;
+                a.pending_in_db = !pending.is_empty();
+                a.pending = pending.into_iter().collect();
+            }
+        }
+        Ok(())
+    }
+
+    // ---- deciding, in line order -------------------------------------------
+
+    /// Whether the line's account may be used; reports unknown ones.
+    fn usable(&mut self, line: u64, brand: u32, account: u32) -> bool {
+        let a = &self.accounts[account as usize];
+        if !a.entity.known_at(line) {
+            let b = &self.brands[brand as usize];
+            if !b.entity.known_at(line) {
+                let reason = unknown_brand(&b.id);
+                self.errors.push(line, "brandId", reason);
+            } else {
+                let reason = format!(
+                    "unknown account of brand {:?}: not defined earlier in this file nor in the store",
+                    b.id
+                );
+                self.errors.push(line, "accountId", reason);
+            }
+            return false;
+        }
+        !(a.entity.broken && a.id.is_none())
+    }
+
+    /// Whether the line's brand may be used; reports an unknown one.
+    fn brand_usable(&mut self, line: u64, brand: u32) -> bool {
+        let b = &self.brands[brand as usize];
+        if !b.entity.known_at(line) {
+            let reason = unknown_brand(&b.id);
+            self.errors.push(line, "brandId", reason);
+            return false;
+        }
+        !b.entity.broken
+    }
+
+    fn walk(&mut self, s: Staged, st: &mut Staging) {
+        let Staged {
+            line,
+            brand,
+            account,
+            item,
+        } = s;
+        match item {
+            Item::Defines(_) => {}
+            Item::Brand(b) => last_wins(&mut st.brands, &mut st.brand_slot, brand, b),
+            Item::Customer(c) => {
+                if self.brand_usable(line, brand) {
+                    let key = (brand, c.document.clone());
+                    last_wins(&mut st.customers, &mut st.customer_slot, key, c);
+                } else {
+                    self.customer(brand, &c.document, None).broken = true;
+                }
+            }
+            Item::Account(a) => {
+                let mut ok = self.brand_usable(line, brand);
+                for (i, holder) in a.holders.iter().enumerate() {
+                    let c = &self.brands[brand as usize].customers[holder.as_str()];
+                    if !c.known_at(line) {
+                        let reason = format!(
+                            "unknown customer {holder} of brand {:?}: not defined earlier in this file nor in the store",
+                            self.brands[brand as usize].id
+                        );
+                        self.errors.push(line, format!("holders[{i}]"), reason);
+                        ok = false;
+                    } else if c.broken {
+                        ok = false;
+                    }
+                }
+                if ok {
+                    last_wins(
+                        &mut st.accounts,
+                        &mut st.account_slot,
+                        account,
+                        (account, a),
+                    );
+                } else {
+                    self.accounts[account as usize].entity.broken = true;
+                }
+            }
+            Item::Balance(b) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.accounts[account as usize];
+                    if state.balance_time.is_some_and(|t| b.updated < t) {
+                        self.stats.stale_balances += 1;
+                    } else {
+                        state.balance_time = Some(b.updated);
+                        last_wins(
+                            &mut st.balances,
+                            &mut st.balance_slot,
+                            account,
+                            (account, b),
+                        );
+                    }
+                }
+            }
+            Item::Limits(l) => {
+                if self.usable(line, brand, account) {
+                    last_wins(&mut st.limits, &mut st.limits_slot, account, (account, l));
+                }
+            }
+            Item::Transaction(_, row) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.accounts[account as usize];
+                    if !state.pending.is_empty() && state.pending.contains(&row.key) {
+                        state.conflicts.push((row.key.clone(), line));
+                    }
+                    st.completed.push((line, account, row));
+                }
+            }
+            Item::Pending(p) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.accounts[account as usize];
+                    let mut first = HashMap::new();
+                    for (i, e) in p.entries.iter().enumerate() {
+                        first.entry(e.key.clone()).or_insert(i);
+                    }
+                    state.pending = first.keys().cloned().collect();
+                    state.snapshot = Some((line, first));
+                    state.conflicts.clear();
+                    // Written once the whole file is read (see `deferred`).
+                    last_wins(
+                        &mut self.deferred,
+                        &mut self.deferred_slot,
+                        account,
+                        (account, Some(p.entries)),
+                    );
+                }
+            }
+            Item::Removal(r) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.accounts[account as usize];
+                    state.conflicts.retain(|(k, _)| *k != r.key);
+                    st.removals.push((line, account, r.key));
+                }
+            }
+        }
+    }
+
+    fn id_of(&self, account: u32) -> Option<i64> {
+        self.accounts[account as usize].id
+    }
+
+    // ---- writing -----------------------------------------------------------
+
+    async fn write(&mut self, st: Staging) -> Result<()> {
+        if !st.brands.is_empty() {
+            self.write_brands(&st.brands).await?;
+        }
+        if !st.customers.is_empty() {
+            self.write_customers(&st.customers).await?;
+        }
+        if !st.accounts.is_empty() {
+            self.write_accounts(&st.accounts).await?;
+        }
+        if !st.balances.is_empty() {
+            self.write_balances(&st.balances).await?;
+        }
+        if !st.limits.is_empty() {
+            self.write_limits(&st.limits).await?;
+        }
+        if !st.completed.is_empty() {
+            self.write_completed(st.completed).await?;
+        }
+        if !st.removals.is_empty() {
+            self.write_removals(&st.removals).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_brands(&mut self, brands: &[Brand]) -> Result<()> {
+        let ids: Vec<&str> = brands.iter().map(|b| b.brand_id.as_str()).collect();
+        let names: Vec<&str> = brands.iter().map(|b| b.brand_name.as_str()).collect();
+        let cnpjs: Vec<&str> = brands.iter().map(|b| b.company_cnpj.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO brands (brand_id, brand_name, company_cnpj) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
+             ON CONFLICT (brand_id) DO UPDATE SET brand_name = EXCLUDED.brand_name, company_cnpj = EXCLUDED.company_cnpj \
+             WHERE (brands.brand_name, brands.company_cnpj) IS DISTINCT FROM (EXCLUDED.brand_name, EXCLUDED.company_cnpj)",
+        )
+        .bind(&ids)
+        .bind(&names)
+        .bind(&cnpjs)
+        .execute(db!(self))
+        .await
+        .context("writing brands")?;
+        Ok(())
+    }
+
+    async fn write_customers(&mut self, customers: &[Customer]) -> Result<()> {
+        let brands: Vec<&str> = customers.iter().map(|c| c.brand_id.as_str()).collect();
+        let documents: Vec<&str> = customers.iter().map(|c| c.document.as_str()).collect();
+        let names: Vec<&str> = customers.iter().map(|c| c.name.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO customers (brand_id, document, name) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
+             ON CONFLICT (brand_id, document) DO UPDATE SET name = EXCLUDED.name \
+             WHERE customers.name IS DISTINCT FROM EXCLUDED.name",
+        )
+        .bind(&brands)
+        .bind(&documents)
+        .bind(&names)
+        .execute(db!(self))
+        .await
+        .context("writing customers")?;
+        Ok(())
+    }
+
+    async fn write_accounts(&mut self, accounts: &[(u32, Account)]) -> Result<()> {
+        let brands: Vec<&str> = accounts.iter().map(|(_, a)| &*a.account.brand).collect();
+        let keys: Vec<&str> = accounts.iter().map(|(_, a)| &*a.account.key).collect();
+        let json: Vec<&str> = accounts
+            .iter()
+            .map(|(_, a)| a.legacy_json.as_str())
+            .collect();
+        let types: Vec<&str> = accounts.iter().map(|(_, a)| a.account_type).collect();
+        let subtypes: Vec<&str> = accounts.iter().map(|(_, a)| a.subtype).collect();
+        let compe: Vec<&str> = accounts
+            .iter()
+            .map(|(_, a)| a.compe_code.as_str())
+            .collect();
+        let branch: Vec<Option<&str>> = accounts
+            .iter()
+            .map(|(_, a)| a.branch_code.as_deref())
+            .collect();
+        let number: Vec<&str> = accounts.iter().map(|(_, a)| a.number.as_str()).collect();
+        let check: Vec<&str> = accounts
+            .iter()
+            .map(|(_, a)| a.check_digit.as_str())
+            .collect();
+        let currency: Vec<&str> = accounts.iter().map(|(_, a)| a.currency.as_str()).collect();
+        let display: Vec<Option<&str>> = accounts
+            .iter()
+            .map(|(_, a)| a.display_name.as_deref())
+            .collect();
+        let status: Vec<&str> = accounts.iter().map(|(_, a)| a.status).collect();
+        let written: Vec<(i64, String, String)> = sqlx::query_as(
+            "INSERT INTO accounts (brand_id, legacy_key, legacy_id, type, subtype, compe_code, branch_code, \
+                                   number, check_digit, currency, display_name, status) \
+             SELECT b, k, j::jsonb, t, s, cc, bc, n, cd, cur, dn, st \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+                  AS u(b, k, j, t, s, cc, bc, n, cd, cur, dn, st) \
+             ON CONFLICT (brand_id, legacy_key) DO UPDATE SET \
+                 legacy_id = EXCLUDED.legacy_id, type = EXCLUDED.type, subtype = EXCLUDED.subtype, \
+                 compe_code = EXCLUDED.compe_code, branch_code = EXCLUDED.branch_code, number = EXCLUDED.number, \
+                 check_digit = EXCLUDED.check_digit, currency = EXCLUDED.currency, \
+                 display_name = EXCLUDED.display_name, status = EXCLUDED.status \
+             WHERE (accounts.legacy_id, accounts.type, accounts.subtype, accounts.compe_code, accounts.branch_code, \
+                    accounts.number, accounts.check_digit, accounts.currency, accounts.display_name, accounts.status) \
+                IS DISTINCT FROM \
+                   (EXCLUDED.legacy_id, EXCLUDED.type, EXCLUDED.subtype, EXCLUDED.compe_code, EXCLUDED.branch_code, \
+                    EXCLUDED.number, EXCLUDED.check_digit, EXCLUDED.currency, EXCLUDED.display_name, EXCLUDED.status) \
+             RETURNING id, brand_id, legacy_key",
+        )
+        .bind(&brands)
+        .bind(&keys)
+        .bind(&json)
+        .bind(&types)
+        .bind(&subtypes)
+        .bind(&compe)
+        .bind(&branch)
+        .bind(&number)
+        .bind(&check)
+        .bind(&currency)
+        .bind(&display)
+        .bind(&status)
+        .fetch_all(db!(self))
+        .await
+        .context("writing accounts")?;
+        for (id, brand, key) in written {
+            let b = self.brand_index[&brand];
+            let a = self.brands[b as usize].accounts[&key];
+            self.accounts[a as usize].id = Some(id);
+        }
+
+        // Holders: the record's list replaces the stored one.
+        let mut replace: Vec<i64> = Vec::new();
+        let (mut h_brand, mut h_document, mut h_account) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, account) in accounts {
+            let state = &mut self.accounts[*a as usize];
+            let Some(id) = state.id else {
+                bail!("internal error: account of line without an id after writing")
+            };
+            if state.holders_in_db {
+                replace.push(id);
+            }
+            state.holders_in_db = true;
+            for holder in &account.holders {
+                h_brand.push(&*account.account.brand);
+                h_document.push(holder.as_str());
+                h_account.push(id);
+            }
+        }
+        if !replace.is_empty() {
+            sqlx::query("DELETE FROM account_holders WHERE account_id = ANY($1)")
+                .bind(&replace)
+                .execute(db!(self))
+                .await
+                .context("replacing account holders")?;
+        }
+        sqlx::query(
+            "INSERT INTO account_holders (brand_id, document, account_id) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])",
+        )
+        .bind(&h_brand)
+        .bind(&h_document)
+        .bind(&h_account)
+        .execute(db!(self))
+        .await
+        .context("writing account holders")?;
+        Ok(())
+    }
+
+    async fn write_balances(&mut self, balances: &[(u32, Balance)]) -> Result<()> {
+        let mut ids = Vec::with_capacity(balances.len());
+        let (mut available, mut blocked, mut invested, mut currency, mut updated) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (a, b) in balances {
+            let Some(id) = self.id_of(*a) else { continue };
+            ids.push(id);
+            available.push(b.available);
+            blocked.push(b.blocked);
+            invested.push(b.invested);
+            currency.push(b.currency.as_str());
+            updated.push(b.updated);
+        }
+        sqlx::query(
+            "INSERT INTO balances (account_id, available_amount, blocked_amount, automatically_invested_amount, \
+                                   currency, update_date_time) \
+             SELECT * FROM unnest($1::int8[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[]) \
+             ON CONFLICT (account_id) DO UPDATE SET \
+                 available_amount = EXCLUDED.available_amount, blocked_amount = EXCLUDED.blocked_amount, \
+                 automatically_invested_amount = EXCLUDED.automatically_invested_amount, \
+                 currency = EXCLUDED.currency, update_date_time = EXCLUDED.update_date_time \
+             WHERE balances.update_date_time <= EXCLUDED.update_date_time",
+        )
+        .bind(&ids)
+        .bind(&available)
+        .bind(&blocked)
+        .bind(&invested)
+        .bind(&currency)
+        .bind(&updated)
+        .execute(db!(self))
+        .await
+        .context("writing balances")?;
+        Ok(())
+    }
+
+    async fn write_limits(&mut self, limits: &[(u32, Limits)]) -> Result<()> {
+        let mut ids = Vec::with_capacity(limits.len());
+        let (mut contracted, mut used, mut unarranged, mut currency) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (a, l) in limits {
+            let Some(id) = self.id_of(*a) else { continue };
+            ids.push(id);
+            contracted.push(l.contracted);
+            used.push(l.used);
+            unarranged.push(l.unarranged);
+            currency.push(l.currency.as_str());
+        }
+        sqlx::query(
+            "INSERT INTO overdraft_limits (account_id, overdraft_contracted_limit, overdraft_used_limit, \
+                                           unarranged_overdraft_amount, currency) \
+             SELECT * FROM unnest($1::int8[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[]) \
+             ON CONFLICT (account_id) DO UPDATE SET \
+                 overdraft_contracted_limit = EXCLUDED.overdraft_contracted_limit, \
+                 overdraft_used_limit = EXCLUDED.overdraft_used_limit, \
+                 unarranged_overdraft_amount = EXCLUDED.unarranged_overdraft_amount, currency = EXCLUDED.currency",
+        )
+        .bind(&ids)
+        .bind(&contracted)
+        .bind(&used)
+        .bind(&unarranged)
+        .bind(&currency)
+        .execute(db!(self))
+        .await
+        .context("writing overdraft limits")?;
+        Ok(())
+    }
+
+    async fn write_completed(&mut self, rows: Vec<(u64, u32, TxRow)>) -> Result<()> {
+        // Ids new to an account the file created go straight in by COPY.
+        // The others may be there already (in the store, or earlier in the
+        // file): they are looked up, compared when found (identical content
+        // is a no-op, anything else breaks immutability) and the new ones
+        // go in by COPY too.
+        let mut copy = mem::take(&mut self.copy);
+        copy.clear();
+        copy.begin();
+        let mut others: Vec<(u64, i64, TxRow)> = Vec::new();
+        for (line, a, row) in rows {
+            let state = &mut self.accounts[a as usize];
+            let Some(id) = state.id else { continue };
+            let new_id = state
+                .fresh
+                .as_mut()
+                .is_some_and(|seen| seen.insert(key_hash(&row.key)));
+            if new_id {
+                copy.push(id, &row);
+            } else {
+                others.push((line, id, row));
+            }
+        }
+        if !copy.is_empty() {
+            copy.end();
+            self.copy_in(&copy).await.context("writing transactions")?;
+        }
+        if !others.is_empty() {
+            copy.clear();
+            copy.begin();
+            let result = self.write_others(&others, &mut copy).await;
+            self.copy = copy;
+            return result;
+        }
+        self.copy = copy;
+        Ok(())
+    }
+
+    /// Completed rows whose id may exist already; see [`Self::write_completed`].
+    async fn write_others(
+        &mut self,
+        rows: &[(u64, i64, TxRow)],
+        copy: &mut CopyRows,
+    ) -> Result<()> {
+        let ids: Vec<i64> = rows.iter().map(|(_, id, _)| *id).collect();
+        let keys: Vec<&str> = rows.iter().map(|(_, _, row)| row.key.as_str()).collect();
+        let stored: Vec<StoredRow> = sqlx::query_as(&format!(
+            "SELECT u.i AS tag, {STORED_COLUMNS} \
+             FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
+             JOIN transactions t ON t.account_id = u.a AND t.legacy_key = u.k \
+                                AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'"
+        ))
+        .bind(&ids)
+        .bind(&keys)
+        .fetch_all(db!(self))
+        .await
+        .context("looking up transactions already stored")?;
+        let mut existing: Vec<Option<StoredRow>> = Vec::new();
+        existing.resize_with(rows.len(), || None);
+        for s in stored {
+            let i = (s.tag - 1) as usize;
+            existing[i] = Some(s);
+        }
+        // First occurrence in this batch of each new (account, id).
+        let mut first: FxMap<(i64, &str), usize> = FxMap::default();
+        for (i, (line, id, row)) in rows.iter().enumerate() {
+            let differ = match &existing[i] {
+                Some(s) => differences(&RowRef::from(row), s, false),
+                None => match first.entry((*id, row.key.as_str())) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let earlier = StoredRow::from_row(&rows[*e.get()].2);
+                        differences(&RowRef::from(row), &earlier, false)
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                        copy.push(*id, row);
+                        continue;
+                    }
+                },
+            };
+            if differ.is_empty() {
+                self.stats.duplicate_transactions += 1;
+            } else {
+                self.errors.push(
+                    *line,
+                    "transactionId",
+                    format!(
+                        "a completed transaction with this id already exists in this account with a \
+                         different {}; completed transactions are immutable",
+                        differ.join(", ")
+                    ),
+                );
+            }
+        }
+        if !copy.is_empty() {
+            copy.end();
+            self.copy_in(copy).await.context("writing transactions")?;
+        }
+        Ok(())
+    }
+
+    async fn write_removals(&mut self, removals: &[(u64, u32, String)]) -> Result<()> {
+        let mut ids = Vec::with_capacity(removals.len());
+        let mut keys = Vec::with_capacity(removals.len());
+        let mut lines = Vec::with_capacity(removals.len());
+        for (line, a, key) in removals {
+            let Some(id) = self.id_of(*a) else { continue };
+            ids.push(id);
+            keys.push(key.as_str());
+            lines.push(*line);
+        }
+        let removed: Vec<(i64, String)> = sqlx::query_as(
+            "DELETE FROM transactions t USING unnest($1::int8[], $2::text[]) AS u(a, k) \
+             WHERE t.account_id = u.a AND t.legacy_key = u.k \
+               AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
+             RETURNING t.account_id, t.legacy_key",
+        )
+        .bind(&ids)
+        .bind(&keys)
+        .fetch_all(db!(self))
+        .await
+        .context("removing transactions")?;
+        let removed: HashSet<(i64, String)> = removed.into_iter().collect();
+        for ((id, key), line) in ids.iter().zip(&keys).zip(&lines) {
+            if !removed.contains(&(*id, (*key).to_owned())) {
+                self.errors.push(
+                    *line,
+                    "transactionId",
+                    "no completed transaction with this id in this account",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_snapshots(&mut self, snapshots: Vec<(u32, Vec<TxRow>)>) -> Result<()> {
+        // The store's current entries of the accounts that have some, to
+        // leave identical snapshots untouched (same rows, same ids).
+        let with_stored: Vec<i64> = snapshots
+            .iter()
+            .filter(|(a, _)| self.accounts[*a as usize].pending_in_db)
+            .filter_map(|(a, _)| self.id_of(*a))
+            .collect();
+        let mut stored: HashMap<i64, Vec<StoredRow>> = HashMap::new();
+        if !with_stored.is_empty() {
+            let rows: Vec<StoredRow> = sqlx::query_as(&format!(
+                "SELECT t.account_id AS tag, {STORED_COLUMNS} FROM transactions t \
+                 WHERE t.account_id = ANY($1) AND t.completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA' \
+                 ORDER BY t.account_id, t.id"
+            ))
+            .bind(&with_stored)
+            .fetch_all(db!(self))
+            .await
+            .context("reading pending entries")?;
+            for row in rows {
+                stored.entry(row.tag).or_default().push(row);
+            }
+        }
+        let mut clear: Vec<i64> = Vec::new();
+        let mut copy = mem::take(&mut self.copy);
+        copy.clear();
+        copy.begin();
+        for (a, entries) in snapshots {
+            let Some(id) = self.id_of(a) else { continue };
+            let state = &mut self.accounts[a as usize];
+            if state.pending_in_db {
+                let old = stored.get(&id).map(Vec::as_slice).unwrap_or_default();
+                let same = old.len() == entries.len()
+                    && old
+                        .iter()
+                        .zip(&entries)
+                        .all(|(s, e)| differences(&RowRef::from(e), s, true).is_empty());
+                if same {
+                    self.stats.unchanged_snapshots += 1;
+                    continue;
+                }
+                clear.push(id);
+            }
+            state.pending_in_db = !entries.is_empty();
+            for e in &entries {
+                copy.push(id, e);
+            }
+        }
+        if !clear.is_empty() {
+            sqlx::query(
+                "DELETE FROM transactions WHERE account_id = ANY($1) \
+                 AND completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA'",
+            )
+            .bind(&clear)
+            .execute(db!(self))
+            .await
+            .context("replacing pending entries")?;
+        }
+        if !copy.is_empty() {
+            copy.end();
+            self.copy_in(&copy)
+                .await
+                .context("writing pending entries")?;
+        }
+        self.copy = copy;
+        Ok(())
+    }
+
+    /// Sends rows that cannot conflict with COPY.
+    async fn copy_in(&mut self, rows: &CopyRows) -> Result<()> {
+        let skip_fk_checks = self.skip_fk_checks;
+        let db = db!(self);
+        if skip_fk_checks {
+            sqlx::query("SET LOCAL session_replication_role = replica")
+                .execute(&mut *db)
+                .await?;
+        }
+        let mut copy = db.copy_in_raw(COPY_TRANSACTIONS).await?;
+        for chunk in rows.buf.chunks(1 << 20) {
+            copy.send(chunk).await?;
+        }
+        let written = copy.finish().await?;
+        if written != rows.rows {
+            bail!("COPY wrote {written} rows instead of {}", rows.rows);
+        }
+        if skip_fk_checks {
+            sqlx::query("SET LOCAL session_replication_role = origin")
+                .execute(&mut *db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ---- once the whole file is applied ------------------------------------
+
+    /// Pending entries and completed transactions of an account never share
+    /// an id in the resulting store; each clash is blamed on the line that
+    /// made it.
+    async fn final_checks(&mut self) -> Result<()> {
+        let mut probe: Vec<(u64, usize, u32, &str)> = Vec::new();
+        for (a, state) in self.accounts.iter().enumerate() {
+            if let (Some((line, first)), Some(_)) = (&state.snapshot, state.id) {
+                for (key, i) in first {
+                    // An account the file created has only the ids it recorded.
+                    if state
+                        .fresh
+                        .as_ref()
+                        .is_some_and(|seen| !seen.contains(&key_hash(key)))
+                    {
+                        continue;
+                    }
+                    probe.push((*line, *i, a as u32, key.as_str()));
+                }
+            }
+        }
+        probe.sort_unstable();
+        let mut blamed: Vec<(u64, String, String)> = Vec::new();
+        for chunk in probe.chunks(10_000) {
+            let ids: Vec<i64> = chunk
+                .iter()
+                .map(|(_, _, a, _)| self.accounts[*a as usize].id.unwrap_or(0))
+                .collect();
+            let keys: Vec<&str> = chunk.iter().map(|(_, _, _, k)| *k).collect();
+            let hits: Vec<i64> = sqlx::query_scalar(
+                "SELECT u.i FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
+                 WHERE EXISTS (SELECT FROM transactions t WHERE t.account_id = u.a AND t.legacy_key = u.k \
+                               AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA')",
+            )
+            .bind(&ids)
+            .bind(&keys)
+            .fetch_all(db!(self))
+            .await
+            .context("checking pending ids against completed ones")?;
+            for i in hits {
+                let (line, entry, a, key) = chunk[(i - 1) as usize];
+                if self.accounts[a as usize]
+                    .conflicts
+                    .iter()
+                    .any(|(k, _)| k == key)
+                {
+                    continue; // blamed on the completed line that came after
+                }
+                blamed.push((
+                    line,
+                    format!("transactions[{entry}].transactionId"),
+                    "reuses the id of a completed transaction of this account".to_owned(),
+                ));
+            }
+        }
+        for state in &self.accounts {
+            for (_, line) in &state.conflicts {
+                blamed.push((
+                    *line,
+                    "transactionId".to_owned(),
+                    "a pending entry of this account has the same id; a completed transaction must not share \
+                     its id with a pending one (send a pendingTransactions snapshot without it)"
+                        .to_owned(),
+                ));
+            }
+        }
+        for (line, field, reason) in blamed {
+            self.errors.push(line, field, reason);
+        }
+        Ok(())
+    }
+}
+
+/// One statement entry as the file has it.
+struct RowRef<'a> {
+    key: &'a str,
+    json: &'a str,
+    kind: &'static str,
+    credit_debit: &'static str,
+    name: &'a str,
+    tx_type: &'static str,
+    amount: Decimal,
+    currency: &'a str,
+    date_time: DateTime<Utc>,
+    booking: NaiveDate,
+    partie_doc: Option<&'a str>,
+    partie_person: Option<&'static str>,
+    partie_compe: Option<&'a str>,
+    partie_branch: Option<&'a str>,
+    partie_number: Option<&'a str>,
+    partie_check: Option<&'a str>,
+}
+
+impl<'a> From<&'a TxRow> for RowRef<'a> {
+    fn from(r: &'a TxRow) -> Self {
+        RowRef {
+            key: &r.key,
+            json: &r.id_json,
+            kind: r.kind,
+            credit_debit: r.credit_debit,
+            name: &r.name,
+            tx_type: r.tx_type,
+            amount: r.amount,
+            currency: &r.currency,
+            date_time: r.date_time,
+            booking: r.booking_date,
+            partie_doc: r.partie_cnpj_cpf.as_deref(),
+            partie_person: r.partie_person_type,
+            partie_compe: r.partie_compe_code.as_deref(),
+            partie_branch: r.partie_branch_code.as_deref(),
+            partie_number: r.partie_number.as_deref(),
+            partie_check: r.partie_check_digit.as_deref(),
+        }
+    }
+}
+
+const STORED_COLUMNS: &str = "t.legacy_key, t.transaction_id, t.completed_authorised_payment_type, \
+    t.credit_debit_type, t.transaction_name, t.type, t.amount, t.currency, t.transaction_date_time, t.booking_date, \
+    t.partie_cnpj_cpf, t.partie_person_type, t.partie_compe_code, t.partie_branch_code, t.partie_number, \
+    t.partie_check_digit";
+
+/// A `transactions` row as stored; `tag` says which probe it answers.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    tag: i64,
+    legacy_key: String,
+    transaction_id: Json<LegacyId>,
+    completed_authorised_payment_type: String,
+    credit_debit_type: String,
+    transaction_name: String,
+    #[sqlx(rename = "type")]
+    tx_type: String,
+    amount: Decimal,
+    currency: String,
+    transaction_date_time: DateTime<Utc>,
+    booking_date: NaiveDate,
+    partie_cnpj_cpf: Option<String>,
+    partie_person_type: Option<String>,
+    partie_compe_code: Option<String>,
+    partie_branch_code: Option<String>,
+    partie_number: Option<String>,
+    partie_check_digit: Option<String>,
+}
+
+impl StoredRow {
+    /// A line's row as if stored (to compare two lines of one batch).
+    fn from_row(r: &TxRow) -> Self {
+        StoredRow {
+            tag: 0,
+            legacy_key: r.key.clone(),
+            transaction_id: Json(serde_json::from_str(&r.id_json).unwrap_or(LegacyId(Vec::new()))),
+            completed_authorised_payment_type: r.kind.to_owned(),
+            credit_debit_type: r.credit_debit.to_owned(),
+            transaction_name: r.name.clone(),
+            tx_type: r.tx_type.to_owned(),
+            amount: r.amount,
+            currency: r.currency.clone(),
+            transaction_date_time: r.date_time,
+            booking_date: r.booking_date,
+            partie_cnpj_cpf: r.partie_cnpj_cpf.clone(),
+            partie_person_type: r.partie_person_type.map(str::to_owned),
+            partie_compe_code: r.partie_compe_code.clone(),
+            partie_branch_code: r.partie_branch_code.clone(),
+            partie_number: r.partie_number.clone(),
+            partie_check_digit: r.partie_check_digit.clone(),
+        }
+    }
+}
+
+/// Names of the fields in which a line differs from a stored row. The id's
+/// pairs count only when `exact_id` (pending entries, which are matched by
+/// position); a completed transaction is matched by its id's identity.
+fn differences(r: &RowRef<'_>, s: &StoredRow, exact_id: bool) -> Vec<&'static str> {
+    let mut d = Vec::new();
+    if r.key != s.legacy_key
+        || (exact_id && serde_json::to_string(&s.transaction_id.0).ok().as_deref() != Some(r.json))
+    {
+        d.push("transactionId");
+    }
+    if r.kind != s.completed_authorised_payment_type {
+        d.push("completedAuthorisedPaymentType");
+    }
+    if r.credit_debit != s.credit_debit_type {
+        d.push("creditDebitType");
+    }
+    if r.name != s.transaction_name {
+        d.push("transactionName");
+    }
+    if r.tx_type != s.tx_type {
+        d.push("type");
+    }
+    if r.amount != s.amount {
+        d.push("amount");
+    }
+    if r.currency != s.currency {
+        d.push("currency");
+    }
+    if r.date_time != s.transaction_date_time {
+        d.push("transactionDateTime");
+    }
+    if r.booking != s.booking_date {
+        d.push("bookingDate");
+    }
+    if r.partie_doc != s.partie_cnpj_cpf.as_deref() {
+        d.push("partieCnpjCpf");
+    }
+    if r.partie_person != s.partie_person_type.as_deref() {
+        d.push("partiePersonType");
+    }
+    if r.partie_compe != s.partie_compe_code.as_deref() {
+        d.push("partieCompeCode");
+    }
+    if r.partie_branch != s.partie_branch_code.as_deref() {
+        d.push("partieBranchCode");
+    }
+    if r.partie_number != s.partie_number.as_deref() {
+        d.push("partieNumber");
+    }
+    if r.partie_check != s.partie_check_digit.as_deref() {
+        d.push("partieCheckDigit");
+    }
+    d
+}
