@@ -1,0 +1,95 @@
+//! The service over real HTTP on a loopback port, with every response
+//! checked against the contract before a test sees it.
+
+use super::contract::assert_conforms;
+use chrono::{DateTime, Utc};
+use contas::http::{AppState, router};
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use serde_json::Value;
+use sqlx::PgPool;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The first error's code, for refusals.
+    pub fn error_code(&self) -> &str {
+        self.body["errors"][0]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// Serves `pool` with "now" pinned to `now`.
+    pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(AppState::with_clock(pool.clone(), move || now));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            pool,
+        }
+    }
+
+    /// POSTs a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(
+            Method::POST,
+            path,
+            HeaderMap::new(),
+            Some(body.to_string().into_bytes()),
+            "application/json",
+        )
+        .await
+    }
+
+    /// Sends anything; the response is validated against the contract.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> TestResponse {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .headers(headers);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(body);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = response.bytes().await.unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{path} {status}: body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        assert_conforms(path, status, content_type.as_deref(), &body);
+        TestResponse {
+            status,
+            content_type,
+            body,
+        }
+    }
+}

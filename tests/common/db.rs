@@ -1,0 +1,72 @@
+//! Each test gets its own freshly migrated database. With `DATABASE_URL`
+//! set, databases are created on that server; otherwise on a private cluster
+//! the suite starts from the machine's PostgreSQL binaries.
+
+use contas::embedded_pg::EmbeddedPostgres;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::sync::OnceCell;
+
+static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
+
+/// Options for the server's maintenance database.
+async fn server() -> &'static PgConnectOptions {
+    SERVER
+        .get_or_init(|| async {
+            match std::env::var("DATABASE_URL") {
+                Ok(url) => PgConnectOptions::from_str(&url)
+                    .expect("DATABASE_URL is not a valid PostgreSQL URL"),
+                Err(_) => {
+                    let dir = std::env::temp_dir().join("contas-test-pg");
+                    let cluster =
+                        tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&dir))
+                            .await
+                            .unwrap()
+                            .expect("starting the test suite's private PostgreSQL");
+                    cluster.connect_options("postgres")
+                }
+            }
+        })
+        .await
+}
+
+/// Creates an empty, migrated database and returns its connection options.
+pub async fn fresh_database() -> PgConnectOptions {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "contas_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let server = server().await;
+    let mut admin = server
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connecting to the test server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("creating a test database");
+    admin.close().await.ok();
+    let options = server.clone().database(&name);
+    let pool = PgPool::connect_with(options.clone())
+        .await
+        .expect("connecting to the test database");
+    contas::db::migrate(&pool)
+        .await
+        .expect("migrating the test database");
+    pool.close().await;
+    options
+}
+
+/// A pool on a fresh database.
+pub async fn fresh_pool() -> PgPool {
+    contas::db::connect(fresh_database().await, 5)
+        .await
+        .expect("connecting to the test database")
+}

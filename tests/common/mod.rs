@@ -1,0 +1,8 @@
+//! Shared test harness: a real PostgreSQL per test, the service over real
+//! HTTP, and contract validation of every response.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod app;
+pub mod contract;
+pub mod db;
+pub mod fixtures;
