@@ -5,7 +5,7 @@
 //! `nullable: true` becomes a `null` alternative of `type`.
 
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
 
 struct Document {
@@ -135,4 +135,87 @@ pub fn assert_conforms(path: &str, status: u16, content_type: Option<&str>, body
         "{path} {status}: response breaks the contract:\n{}\nbody: {body:#}",
         errors.join("\n")
     );
+}
+
+/// Which body of an operation to walk.
+#[derive(Clone, Copy)]
+pub enum Body {
+    Request,
+    /// The 200 response.
+    Ok,
+}
+
+/// Every property path an operation's body declares in `file` (e.g.
+/// `data[].transactionAmount.amount`), following `$ref`s.
+pub fn declared_paths(file: &str, path: &str, body: Body) -> BTreeSet<String> {
+    let spec = &load(file).spec;
+    let operation = &spec["paths"][path]["post"];
+    let mut schema = match body {
+        Body::Request => operation["requestBody"]["content"]["application/json"]["schema"].clone(),
+        Body::Ok => {
+            let mut response = operation["responses"]["200"].clone();
+            if let Some(Value::String(reference)) = response.get("$ref") {
+                let name = reference.trim_start_matches("#/components/responses/");
+                response = spec["components"]["responses"][name].clone();
+            }
+            response["content"]["application/json"]["schema"].clone()
+        }
+    };
+    let mut out = BTreeSet::new();
+    walk_schema(spec, &mut schema, "", &mut out, 0);
+    out
+}
+
+fn walk_schema(
+    spec: &Value,
+    schema: &mut Value,
+    prefix: &str,
+    out: &mut BTreeSet<String>,
+    depth: usize,
+) {
+    assert!(depth < 32, "recursive schema at {prefix}");
+    if let Some(Value::String(reference)) = schema.get("$ref") {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        *schema = spec["components"]["schemas"][name].clone();
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object).cloned() {
+        for (name, mut property) in properties {
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}.{name}")
+            };
+            out.insert(path.clone());
+            walk_schema(spec, &mut property, &path, out, depth + 1);
+        }
+    }
+    if let Some(mut items) = schema.get("items").cloned() {
+        walk_schema(spec, &mut items, &format!("{prefix}[]"), out, depth + 1);
+    }
+}
+
+/// Every property path present in a JSON document, in the same notation.
+pub fn present_paths(value: &Value) -> BTreeSet<String> {
+    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (name, child) in map {
+                    let path = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    out.insert(path.clone());
+                    walk(child, &path, out);
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .for_each(|item| walk(item, &format!("{prefix}[]"), out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(value, "", &mut out);
+    out
 }

@@ -208,6 +208,16 @@ pub fn bank_ndjson() -> String {
         "record": "overdraftLimits", "brandId": BRAND, "accountId": account_id(MARIA_CHECKING),
         "overdraftContractedLimit": "1000.00", "overdraftUsedLimit": "150.50", "currency": "BRL",
     }));
+    out += &line(json!({
+        "record": "balance", "brandId": BRAND, "accountId": account_id(COMPANY_CHECKING),
+        "availableAmount": "98000.00", "blockedAmount": "0.00", "automaticallyInvestedAmount": "0.00",
+        "currency": "BRL", "updateDateTime": "2026-11-20T11:00:00Z",
+    }));
+    out += &line(json!({
+        "record": "overdraftLimits", "brandId": BRAND, "accountId": account_id(JOINT),
+        "overdraftContractedLimit": "500.00", "overdraftUsedLimit": "0.00",
+        "unarrangedOverdraftAmount": "12.3456", "currency": "BRL",
+    }));
     for i in 0..HISTORY_LEN {
         let at = now() - Duration::days(10 * i) - Duration::minutes(i);
         out += &line(transaction(
