@@ -266,7 +266,9 @@ fn millis_text(at: DateTime<Utc>) -> String {
     )
 }
 
-/// `YYYYMMDDhhmm` in Brasília time, for transaction ids.
+/// `YYYYMMDDhhmmss` in Brasília time, for transaction ids. To the second:
+/// seeding again later shifts every instant, and so every id, while seeding
+/// again within the same second gives the very same records.
 struct Stamp(DateTime<Utc>);
 
 impl fmt::Display for Stamp {
@@ -274,12 +276,13 @@ impl fmt::Display for Stamp {
         let l = self.0.with_timezone(&brasilia());
         write!(
             f,
-            "{:04}{:02}{:02}{:02}{:02}",
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
             l.year(),
             l.month(),
             l.day(),
             l.hour(),
-            l.minute()
+            l.minute(),
+            l.second()
         )
     }
 }
@@ -1621,7 +1624,7 @@ mod tests {
     fn renders_like_the_domain() {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + Duration::milliseconds(7);
         assert_eq!(millis_text(at), crate::domain::time::render_millis(at));
-        assert_eq!(stamp_text(at), "202601020004");
+        assert_eq!(stamp_text(at), "20260102000405");
         assert_eq!(amount_text(Decimal::ZERO), "0.00");
         assert_eq!(amount_text(Decimal::new(-15, 1)), "-1.50");
     }

@@ -516,6 +516,9 @@ async fn batch_size_does_not_change_the_result() {
 
 /// A long file: most rows stream into a COPY, while duplicates, snapshots,
 /// removals and balances interrupt the stream.
+/// Completed transactions of [`long_file`].
+const LONG: usize = 6_000;
+
 fn long_file() -> Vec<Value> {
     let at = |i: usize| {
         format!(
@@ -526,7 +529,7 @@ fn long_file() -> Vec<Value> {
         )
     };
     let mut file = setup();
-    for i in 0..12_000 {
+    for i in 0..LONG {
         let account = if i % 3 == 0 { JOINT } else { CHECKING };
         file.push(tx(
             account,
@@ -535,14 +538,14 @@ fn long_file() -> Vec<Value> {
             &at(i),
         ));
         match i {
-            3_000 => file.push(tx(CHECKING, "L1", "1.01", &at(1))), // identical duplicate
-            4_000 => file.push(pending(
+            1_500 => file.push(tx(CHECKING, "L1", "1.01", &at(1))), // identical duplicate
+            2_000 => file.push(pending(
                 JOINT,
                 vec![processing("PJ-1", "5.00"), processing("PJ-1", "6.00")],
             )),
-            5_000 => file.push(removal(CHECKING, "L2")),
-            7_000 => file.push(pending(JOINT, vec![processing("PJ-2", "7.00")])),
-            8_000 => file.push(balance(CHECKING, "10.00", "2026-11-20T10:00:00Z")),
+            2_500 => file.push(removal(CHECKING, "L2")),
+            3_500 => file.push(pending(JOINT, vec![processing("PJ-2", "7.00")])),
+            4_000 => file.push(balance(CHECKING, "10.00", "2026-11-20T10:00:00Z")),
             _ => {}
         }
     }
@@ -553,12 +556,12 @@ fn long_file() -> Vec<Value> {
 async fn streamed_and_batched_rows_give_the_same_store() {
     let file = long_file();
     let mut dumps = Vec::new();
-    for batch in [1_000_000, 10_000, 997, 7] {
+    for batch in [1_000_000, 2_000, 997, 13] {
         let pool = fresh_pool().await;
         let summary = load_batched(&pool, &file, batch).await.unwrap();
         assert_eq!(
             (summary.transactions, summary.duplicate_transactions),
-            (12_001, 1),
+            (LONG as u64 + 1, 1),
             "batch of {batch}"
         );
         dumps.push(dump_content(&pool).await);
@@ -568,13 +571,16 @@ async fn streamed_and_batched_rows_give_the_same_store() {
         );
         assert_eq!(
             scalar(&pool, "SELECT count(*) FROM transactions").await,
-            12_000 - 1 + 1
+            LONG as i64 - 1 + 1
         );
         // And a second import of it changes nothing.
         let before = dump(&pool).await;
         let again = load_batched(&pool, &file, batch).await.unwrap();
         assert_same(&before, &dump(&pool).await, &format!("batch of {batch}"));
-        assert_eq!(again.duplicate_transactions, 12_000, "batch of {batch}");
+        assert_eq!(
+            again.duplicate_transactions, LONG as u64,
+            "batch of {batch}"
+        );
     }
     assert!(dumps.windows(2).all(|w| w[0] == w[1]));
 
@@ -1033,9 +1039,20 @@ async fn unknown_references_are_errors_but_earlier_lines_count() {
             balance(JOINT, "1.00", "2026-11-20T10:00:00Z"),
             tx(COMPANY, "TX-1", "1.00", "2026-11-20T14:30:00.000Z"),
             customer(FIRMA, "Souza Design e Arquitetura Ltda"),
+            json!({"record": "brand", "brandId": BRAND, "brandName": "Banco C Digital",
+                   "companyCnpj": "11222333000181"}),
         ],
     )
     .await;
+    let brand: (String, String) = sqlx::query_as("SELECT brand_name, company_cnpj FROM brands")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        brand,
+        ("Banco C Digital".to_owned(), "11222333000181".to_owned()),
+        "brands are upserted"
+    );
     assert_eq!(
         (
             summary.accounts,

@@ -165,6 +165,16 @@ async fn the_same_seed_gives_the_same_bank() {
     seed::seed(&a, &small()).await.unwrap();
     assert_eq!(dump(&a).await, first);
 
+    // Seeding later adds another history: every id moves with the clock.
+    let later = SeedConfig {
+        now: small().now + Duration::hours(1),
+        ..small()
+    };
+    let before = scalar(&a, "SELECT count(*) FROM transactions WHERE completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'").await;
+    seed::seed(&a, &later).await.unwrap();
+    let after = scalar(&a, "SELECT count(*) FROM transactions WHERE completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'").await;
+    assert!(after > before * 19 / 10, "{before} then {after}");
+
     let c = fresh_pool().await;
     seed::seed(
         &c,

@@ -378,10 +378,8 @@ impl<R: BufRead> Iterator for Lines<R> {
 fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} {human_pos} lines ({per_sec}) {msg}",
-        )
-        .expect("the progress template is valid"),
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} lines {msg}")
+            .expect("the progress template is valid"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
@@ -458,8 +456,9 @@ where
             }
             if let Some(bar) = &bar {
                 bar.set_position(line);
+                let rate = line as f64 / started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_message(format!(
-                    "{} records applied",
+                    "({rate:.0} lines/s), {} records applied",
                     applied.load(Ordering::Relaxed)
                 ));
             }

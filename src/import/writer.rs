@@ -5,12 +5,21 @@
 //! time (so the store is read as it was before the batch's lines), then walks
 //! the batch in line order deciding what each line does (reference checks,
 //! stale balances, pending/completed id clashes) and finally writes each
-//! kind of record with one multi-row statement.
+//! kind of record with one multi-row statement (upserts from `unnest`
+//! arrays; completed transactions by binary COPY, after looking up the ids
+//! that may exist already).
+//!
+//! Between batches, completed transactions (and first snapshots) of
+//! accounts the file created, with ids new to them, stream into one open
+//! COPY for as long as they keep coming: the bulk of a large import or
+//! seed never waits for a batch to be assembled.
 //!
 //! Rules that depend on order beyond one batch are kept in memory per
 //! account: the current pending ids (from the store or the last snapshot of
-//! the file), the time of the current balance, and the completed lines
-//! whose id is also a pending id, checked once the whole file is applied.
+//! the file), the time of the current balance, the completed lines whose id
+//! is also a pending id (checked once the whole file is applied), and for
+//! accounts the file created, hashes of the ids it gave them. The last
+//! snapshot of each account is written at the end of the file.
 
 use super::ErrorSink;
 use super::copy::{COPY_TRANSACTIONS, CopyRows};
@@ -83,17 +92,18 @@ impl FxHasher {
 type Fx = BuildHasherDefault<FxHasher>;
 type FxMap<K, V> = HashMap<K, V, Fx>;
 
-/// For sets of values that are hashes already.
+/// For sets of values that are hashes already (spread over the 64 bits the
+/// table looks at).
 #[derive(Default)]
 struct IdentityHasher(u64);
 
 impl Hasher for IdentityHasher {
     fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
+        unreachable!("only u32 keys")
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 
     fn finish(&self) -> u64 {
@@ -101,17 +111,19 @@ impl Hasher for IdentityHasher {
     }
 }
 
-type HashSet64 = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+/// 32-bit hashes of transaction ids: 4 bytes an id. A collision only sends
+/// a row down the slower path that looks it up first.
+type KeyHashes = HashSet<u32, BuildHasherDefault<IdentityHasher>>;
 
-/// A 64-bit hash of a transaction key (FNV-1a, then mixed).
-fn key_hash(key: &str) -> u64 {
+/// A 32-bit hash of a transaction key (FNV-1a, then mixed).
+fn key_hash(key: &str) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
+    (h ^ (h >> 32)) as u32
 }
 
 /// What the file (so far) and the store say about a brand or a customer.
@@ -160,7 +172,7 @@ struct AccountState {
     /// For an account the store did not have before the file: hashes of the
     /// completed ids the file gave it. An id not in the set cannot conflict,
     /// so its row goes in by COPY.
-    fresh: Option<HashSet64>,
+    fresh: Option<KeyHashes>,
 }
 
 struct Staged {
@@ -255,17 +267,6 @@ pub(crate) async fn run(
     cancelled: Arc<AtomicBool>,
 ) -> Result<Outcome> {
     let mut w = Writer::new(tx, batch_rows, applied);
-    // Every streamed row belongs to an account this transaction itself
-    // created and holds, so its foreign-key check (a query per row, a third
-    // of the database's work) can only pass. Where the role may, streams
-    // run with triggers off (`session_replication_role = replica`, back to
-    // `origin` right after); elsewhere the checks run.
-    w.skip_fk_checks =
-        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            .fetch_optional(db!(w))
-            .await?
-            .unwrap_or(false)
-            && std::env::var_os("CONTAS_EXPERIMENT_FK").is_none();
     let mut items = Items {
         rx: chunks,
         current: Vec::new(),
@@ -311,7 +312,6 @@ pub(crate) async fn run(
 struct Writer {
     /// Whether streamed rows may skip the foreign-key check of their
     /// account (see [`run`]).
-    skip_fk_checks: bool,
     /// Taken while a COPY streams.
     tx: Option<Transaction<'static, Postgres>>,
     brands: Vec<BrandState>,
@@ -384,7 +384,6 @@ impl Writer {
         applied: Arc<AtomicU64>,
     ) -> Self {
         Self {
-            skip_fk_checks: false,
             tx: Some(tx),
             brands: Vec::new(),
             brand_index: FxMap::default(),
@@ -670,11 +669,6 @@ impl Writer {
         items: &mut Items,
     ) -> Result<Option<(u64, Item)>> {
         const SEND_BYTES: usize = 1 << 18;
-        if self.skip_fk_checks {
-            sqlx::query("SET LOCAL session_replication_role = replica")
-                .execute(&mut *tx)
-                .await?;
-        }
         let mut buf = mem::take(&mut self.copy);
         buf.clear();
         buf.begin();
@@ -716,11 +710,6 @@ impl Writer {
         let written = sink.finish().await?;
         if written != total {
             bail!("COPY wrote {written} rows instead of {total}");
-        }
-        if self.skip_fk_checks {
-            sqlx::query("SET LOCAL session_replication_role = origin")
-                .execute(&mut *tx)
-                .await?;
         }
         buf.clear();
         self.copy = buf;
@@ -799,7 +788,7 @@ impl Writer {
             for (a, _) in &list {
                 let a = &mut self.accounts[*a as usize];
                 a.entity.in_store = Some(false);
-                a.fresh = Some(HashSet64::default());
+                a.fresh = Some(KeyHashes::default());
             }
             for (i, id, balance_time, pending) in found {
                 let a = &mut self.accounts[list[(i - 1) as usize].0 as usize];
@@ -1240,10 +1229,9 @@ impl Writer {
         let ids: Vec<i64> = rows.iter().map(|(_, id, _)| *id).collect();
         let keys: Vec<&str> = rows.iter().map(|(_, _, row)| row.key.as_str()).collect();
         let stored: Vec<StoredRow> = sqlx::query_as(&format!(
-            "SELECT u.i AS tag, {STORED_COLUMNS} \
+            "SELECT u.i AS tag, t.* \
              FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
-             JOIN transactions t ON t.account_id = u.a AND t.legacy_key = u.k \
-                                AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'"
+             CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t"
         ))
         .bind(&ids)
         .bind(&keys)
@@ -1304,12 +1292,12 @@ impl Writer {
             keys.push(key.as_str());
             lines.push(*line);
         }
-        let removed: Vec<(i64, String)> = sqlx::query_as(
-            "DELETE FROM transactions t USING unnest($1::int8[], $2::text[]) AS u(a, k) \
-             WHERE t.account_id = u.a AND t.legacy_key = u.k \
-               AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
-             RETURNING t.account_id, t.legacy_key",
-        )
+        let removed: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "DELETE FROM transactions WHERE id IN ( \
+                   SELECT t.id FROM unnest($1::int8[], $2::text[]) AS u(a, k) \
+                   CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t) \
+                 RETURNING account_id, legacy_key"
+        ))
         .bind(&ids)
         .bind(&keys)
         .fetch_all(db!(self))
@@ -1398,13 +1386,7 @@ impl Writer {
 
     /// Sends rows that cannot conflict with COPY.
     async fn copy_in(&mut self, rows: &CopyRows) -> Result<()> {
-        let skip_fk_checks = self.skip_fk_checks;
         let db = db!(self);
-        if skip_fk_checks {
-            sqlx::query("SET LOCAL session_replication_role = replica")
-                .execute(&mut *db)
-                .await?;
-        }
         let mut copy = db.copy_in_raw(COPY_TRANSACTIONS).await?;
         for chunk in rows.buf.chunks(1 << 20) {
             copy.send(chunk).await?;
@@ -1412,11 +1394,6 @@ impl Writer {
         let written = copy.finish().await?;
         if written != rows.rows {
             bail!("COPY wrote {written} rows instead of {}", rows.rows);
-        }
-        if skip_fk_checks {
-            sqlx::query("SET LOCAL session_replication_role = origin")
-                .execute(&mut *db)
-                .await?;
         }
         Ok(())
     }
@@ -1451,11 +1428,10 @@ impl Writer {
                 .map(|(_, _, a, _)| self.accounts[*a as usize].id.unwrap_or(0))
                 .collect();
             let keys: Vec<&str> = chunk.iter().map(|(_, _, _, k)| *k).collect();
-            let hits: Vec<i64> = sqlx::query_scalar(
+            let hits: Vec<i64> = sqlx::query_scalar(&format!(
                 "SELECT u.i FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
-                 WHERE EXISTS (SELECT FROM transactions t WHERE t.account_id = u.a AND t.legacy_key = u.k \
-                               AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA')",
-            )
+                     CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t"
+            ))
             .bind(&ids)
             .bind(&keys)
             .fetch_all(db!(self))
@@ -1537,6 +1513,16 @@ impl<'a> From<&'a TxRow> for RowRef<'a> {
         }
     }
 }
+
+/// The completed transaction of account `u.a` with key `u.k`, for a
+/// `LATERAL` join: the `LIMIT` keeps it a probe of the unique index per key,
+/// whatever the planner believes of a table this very transaction filled.
+const COMPLETED_BY_KEY: &str = "SELECT t.id, t.legacy_key, t.transaction_id, \
+    t.completed_authorised_payment_type, t.credit_debit_type, t.transaction_name, t.type, t.amount, \
+    t.currency, t.transaction_date_time, t.booking_date, t.partie_cnpj_cpf, t.partie_person_type, \
+    t.partie_compe_code, t.partie_branch_code, t.partie_number, t.partie_check_digit \
+    FROM transactions t WHERE t.account_id = u.a AND t.legacy_key = u.k \
+    AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' LIMIT 1";
 
 const STORED_COLUMNS: &str = "t.legacy_key, t.transaction_id, t.completed_authorised_payment_type, \
     t.credit_debit_type, t.transaction_name, t.type, t.amount, t.currency, t.transaction_date_time, t.booking_date, \
