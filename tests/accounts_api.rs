@@ -310,6 +310,45 @@ async fn the_brand_of_the_request_scopes_every_answer() {
 }
 
 #[tokio::test]
+async fn a_brand_id_with_a_nul_character_is_refused_naming_the_field() {
+    // Found by the contract tests (contract-tests/): the brand reached
+    // PostgreSQL, which cannot hold U+0000 in text, and the query failed (500).
+    let app = bank().await;
+    let nul_brand = format!("{BRAND}\u{0}");
+    for path in [
+        "/account-discovery",
+        "/accounts",
+        "/find",
+        "/balances",
+        "/transactions",
+        "/transactions-current",
+        "/overdraft-limits",
+    ] {
+        for (consent_brand, meta_brand, field) in [
+            (
+                nul_brand.as_str(),
+                nul_brand.as_str(),
+                "requestMeta.brandId",
+            ),
+            (nul_brand.as_str(), BRAND, "consent.brandId"),
+            ("\u{0}", "\u{0}", "requestMeta.brandId"),
+        ] {
+            let mut body = maria_account_body(MARIA_CHECKING);
+            body["consent"]["brandId"] = json!(consent_brand);
+            body["requestMeta"]["brandId"] = json!(meta_brand);
+            let response = app.post(path, &body).await;
+            assert_eq!(response.status, 400, "{path}: {}", response.body);
+            assert_eq!(response.error_code(), "INVALID_PARAMETER");
+            let detail = response.body["errors"][0]["detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with(field),
+                "{path}: {detail:?} should name {field}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn each_operation_checks_its_permission() {
     let app = bank().await;
     for (path, permission) in [

@@ -156,6 +156,15 @@ async fn bad_requests_are_refused() {
             headers(Some(BRAND), Some(CORRELATION)),
             json!({"data": {"loggedUserDocument": MARIA, "businessEntityDocument": "123"}}),
         ),
+        // Revision 4's brand, with a character PostgreSQL text cannot hold
+        // (found by contract-tests/: it used to answer 500).
+        (
+            HeaderMap::new(),
+            json!({
+                "requestBody": {"data": {"loggedUserDocument": MARIA}},
+                "requestMeta": {"correlationId": CORRELATION, "brandId": format!("{BRAND}\u{0}")},
+            }),
+        ),
         (headers(Some(BRAND), Some(CORRELATION)), json!({"data": {}})),
         (headers(Some(BRAND), Some(CORRELATION)), json!({})),
         (headers(Some(BRAND), Some(CORRELATION)), json!([1, 2])),

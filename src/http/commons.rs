@@ -17,7 +17,7 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase")]
 struct HolderQuery {
     logged_user_document: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::requests::present")]
     business_entity_document: Option<String>,
 }
 

@@ -12,20 +12,20 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Consent {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub auth_extra_data: Option<Vec<ExtraData>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub consent_owner: Option<Vec<ExtraData>>,
     pub brand_id: String,
     pub creation_date_time: String,
     pub tpp: Tpp,
     pub external_id: String,
     pub logged_user: LoggedUser,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub business_document_type: Option<BusinessDocument>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub resources: Option<Vec<Resource>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub expiration_date_time: Option<String>,
     pub permissions: Vec<String>,
 }
@@ -68,14 +68,14 @@ pub struct Resource {
     #[serde(rename = "type")]
     pub resource_type: String,
     pub resource_legacy_id: LegacyId,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub authorizers: Option<Vec<Authorizer>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub has_multiple_authorisers: Option<bool>,
     // Added by the contract's revision 3.0.0; accepted, not used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub resource_balance_currency: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub resource_balance_amount: Option<serde_json::Number>,
 }
 
@@ -108,13 +108,13 @@ pub struct DiscoveryRequest {
 pub struct AccountListRequest {
     pub consent: Consent,
     pub request_meta: RequestMeta,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub account_type: Option<AccountType>,
-    #[serde(default, rename = "pagination-key")]
+    #[serde(default, deserialize_with = "present", rename = "pagination-key")]
     pub pagination_key: Option<String>,
 }
 
@@ -134,17 +134,17 @@ pub struct TransactionsRequest {
     pub consent: Consent,
     pub request_meta: RequestMeta,
     pub account_id: LegacyId,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub from_booking_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub to_booking_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub credit_debit_indicator: Option<CreditDebit>,
-    #[serde(default, rename = "pagination-key")]
+    #[serde(default, deserialize_with = "present", rename = "pagination-key")]
     pub pagination_key: Option<String>,
 }
 
@@ -156,21 +156,21 @@ pub struct CurrentTransactionsRequest {
     pub consent: Consent,
     pub request_meta: RequestMeta,
     pub account_id: LegacyId,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub page_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub from_booking_date_max_limited: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub to_booking_date_max_limited: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub from_booking_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub to_booking_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub credit_debit_indicator: Option<CreditDebit>,
-    #[serde(default, rename = "pagination-key")]
+    #[serde(default, deserialize_with = "present", rename = "pagination-key")]
     pub pagination_key: Option<String>,
 }
 
@@ -265,6 +265,16 @@ const PERMISSIONS: [&str; 36] = [
     "RESOURCES_READ",
 ];
 
+/// For optional fields: absent is `None`, but `null` is not a value the
+/// contract allows for any of them, so it is refused like any wrong type.
+pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 fn invalid(field: &str, rule: &str) -> ApiError {
     ApiError::invalid_field(format!("{field}: {rule}"))
 }
@@ -287,10 +297,18 @@ fn check_max_chars(field: &str, text: &str, max: usize) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// `brandId`: 1 to 50 characters.
+/// `brandId`: 1 to 50 characters. The brand is looked up in PostgreSQL, whose
+/// text cannot hold U+0000: a brand id with one is malformed, not unknown (as
+/// a query parameter it would fail the query, a 500).
 pub fn check_brand_id(field: &str, brand_id: &str) -> Result<(), ApiError> {
     if brand_id.is_empty() {
         return Err(invalid(field, "must not be empty"));
+    }
+    if brand_id.contains('\0') {
+        return Err(invalid(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
     }
     check_max_chars(field, brand_id, 50)
 }
@@ -529,6 +547,16 @@ mod tests {
         ));
         assert!(!is_correlation_id("97623ed147324bf28d4bae7aced5443b"));
         assert!(!is_correlation_id("g7623ed1-4732-4bf2-8d4b-ae7aced5443b"));
+    }
+
+    #[test]
+    fn brand_ids() {
+        assert!(check_brand_id("b", "cbanco").is_ok());
+        assert!(check_brand_id("b", &"ç".repeat(50)).is_ok());
+        assert!(check_brand_id("b", &"ç".repeat(51)).is_err());
+        assert!(check_brand_id("b", "").is_err());
+        let nul = check_brand_id("b", "cbanco\0").unwrap_err();
+        assert_eq!(nul.detail, "b: must not contain the NUL character (U+0000)");
     }
 
     #[test]
