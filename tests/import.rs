@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::db::fresh_pool;
+use common::db::{TABLES, dump, fresh_pool};
 use contas::import::{self, ImportError, ImportOptions, ImportSummary};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -195,31 +195,6 @@ fn at(line: u64, field: &str) -> (u64, String) {
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
-
-const TABLES: [&str; 7] = [
-    "brands",
-    "customers",
-    "accounts",
-    "account_holders",
-    "balances",
-    "overdraft_limits",
-    "transactions",
-];
-
-/// Every row of every table, ids included, in a stable order.
-async fn dump(pool: &PgPool) -> String {
-    let mut out = String::new();
-    for table in TABLES {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT string_agg(r, E'\\n' ORDER BY r) FROM (SELECT to_jsonb(t)::text AS r FROM {table} t) x"
-        ))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        out += &format!("== {table}\n{}\n", rows.unwrap_or_default());
-    }
-    out
 }
 
 /// Every row of every table with surrogate ids replaced by what they

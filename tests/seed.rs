@@ -3,36 +3,11 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::db::fresh_pool;
+use common::db::{dump, fresh_pool};
 use contas::domain::time::brasilia_date;
 use contas::seed::{self, DEMO_BRAND, DEMO_COMPANY_CNPJ, DEMO_CPF, SeedConfig};
 use serde_json::Value;
 use sqlx::PgPool;
-
-const TABLES: [&str; 7] = [
-    "brands",
-    "customers",
-    "accounts",
-    "account_holders",
-    "balances",
-    "overdraft_limits",
-    "transactions",
-];
-
-/// Every row of every table, ids included, in a stable order.
-async fn dump(pool: &PgPool) -> String {
-    let mut out = String::new();
-    for table in TABLES {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT string_agg(r, E'\\n' ORDER BY r) FROM (SELECT to_jsonb(t)::text AS r FROM {table} t) x"
-        ))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        out += &format!("== {table}\n{}\n", rows.unwrap_or_default());
-    }
-    out
-}
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
