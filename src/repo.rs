@@ -275,4 +275,11 @@ impl Repository {
         .fetch_one(&self.pool)
         .await
     }
+
+    /// The newest migration applied to the store, if any (readiness).
+    pub async fn applied_migration(&self) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+    }
 }

@@ -6,6 +6,7 @@ pub mod commons;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod requests;
 pub mod responses;
 
@@ -16,7 +17,7 @@ use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use error::{ApiError, ErrorBody};
 use serde_json::json;
@@ -69,6 +70,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(docs::router())
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
