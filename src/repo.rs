@@ -69,7 +69,32 @@ pub struct OwnedAccount {
     pub currency: String,
 }
 
+/// An account of the owner's status, beside one of its records (absent
+/// when none is loaded).
+pub struct Owned<T> {
+    pub status: String,
+    pub record: Option<T>,
+}
+
 #[derive(sqlx::FromRow)]
+struct OwnedBalancesRow {
+    status: String,
+    available_amount: Option<Decimal>,
+    blocked_amount: Option<Decimal>,
+    automatically_invested_amount: Option<Decimal>,
+    currency: Option<String>,
+    update_date_time: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnedLimitsRow {
+    status: String,
+    overdraft_contracted_limit: Option<Decimal>,
+    overdraft_used_limit: Option<Decimal>,
+    unarranged_overdraft_amount: Option<Decimal>,
+    currency: Option<String>,
+}
+
 pub struct Balances {
     pub available_amount: Decimal,
     pub blocked_amount: Decimal,
@@ -78,7 +103,6 @@ pub struct Balances {
     pub update_date_time: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 pub struct OverdraftLimits {
     pub overdraft_contracted_limit: Option<Decimal>,
     pub overdraft_used_limit: Option<Decimal>,
@@ -228,24 +252,84 @@ impl Repository {
         .await
     }
 
-    pub async fn balances(&self, account_id: i64) -> sqlx::Result<Option<Balances>> {
-        sqlx::query_as(
-            "SELECT available_amount, blocked_amount, automatically_invested_amount, currency, update_date_time
-               FROM balances WHERE account_id = $1",
+    /// The owner's account with this key, with its balances if loaded, in
+    /// one round trip (this is the hottest operation).
+    pub async fn owned_balances(
+        &self,
+        brand_id: &str,
+        owner: &str,
+        key: &str,
+    ) -> sqlx::Result<Option<Owned<Balances>>> {
+        let row: Option<OwnedBalancesRow> = sqlx::query_as(
+            "SELECT a.status, b.available_amount, b.blocked_amount, b.automatically_invested_amount,
+                    b.currency, b.update_date_time
+               FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+               LEFT JOIN balances b ON b.account_id = a.id
+              WHERE a.brand_id = $1 AND a.legacy_key = $3",
         )
-        .bind(account_id)
+        .bind(brand_id)
+        .bind(owner)
+        .bind(key)
         .fetch_optional(&self.pool)
-        .await
+        .await?;
+        Ok(row.map(|row| {
+            let record = match (
+                row.available_amount,
+                row.blocked_amount,
+                row.automatically_invested_amount,
+                row.currency,
+                row.update_date_time,
+            ) {
+                (Some(available), Some(blocked), Some(invested), Some(currency), Some(updated)) => {
+                    Some(Balances {
+                        available_amount: available,
+                        blocked_amount: blocked,
+                        automatically_invested_amount: invested,
+                        currency,
+                        update_date_time: updated,
+                    })
+                }
+                _ => None,
+            };
+            Owned {
+                status: row.status,
+                record,
+            }
+        }))
     }
 
-    pub async fn overdraft_limits(&self, account_id: i64) -> sqlx::Result<Option<OverdraftLimits>> {
-        sqlx::query_as(
-            "SELECT overdraft_contracted_limit, overdraft_used_limit, unarranged_overdraft_amount, currency
-               FROM overdraft_limits WHERE account_id = $1",
+    /// The owner's account with this key, with its limits if any, in one
+    /// round trip.
+    pub async fn owned_overdraft_limits(
+        &self,
+        brand_id: &str,
+        owner: &str,
+        key: &str,
+    ) -> sqlx::Result<Option<Owned<OverdraftLimits>>> {
+        let row: Option<OwnedLimitsRow> = sqlx::query_as(
+            "SELECT a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
+                    l.unarranged_overdraft_amount, l.currency
+               FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+               LEFT JOIN overdraft_limits l ON l.account_id = a.id
+              WHERE a.brand_id = $1 AND a.legacy_key = $3",
         )
-        .bind(account_id)
+        .bind(brand_id)
+        .bind(owner)
+        .bind(key)
         .fetch_optional(&self.pool)
-        .await
+        .await?;
+        Ok(row.map(|row| Owned {
+            status: row.status,
+            // Limits always carry a currency: without one there is no record.
+            record: row.currency.map(|currency| OverdraftLimits {
+                overdraft_contracted_limit: row.overdraft_contracted_limit,
+                overdraft_used_limit: row.overdraft_used_limit,
+                unarranged_overdraft_amount: row.unarranged_overdraft_amount,
+                currency,
+            }),
+        }))
     }
 
     /// A page of the statement (see [`STATEMENT_PAGE`]).

@@ -176,30 +176,30 @@ pub async fn list(
     }))
 }
 
-/// The scope checks every per-account operation makes, in order: a valid
-/// consent, the operation's permission, the account among the consented
-/// resources, the account held by the owner in the brand (else 404), and
-/// the account available.
-async fn consented_account(
-    state: &AppState,
+/// The scope checks every per-account operation makes before reading, in
+/// order: a valid consent, the operation's permission, the account among the
+/// consented resources. Returns the scope and the account's canonical key.
+fn consented_key(
     consent: &Consent,
     meta: &RequestMeta,
     account_id: &LegacyId,
     permission: &'static str,
-) -> Result<(Scope, OwnedAccount), ApiError> {
+) -> Result<(Scope, String), ApiError> {
     let scope = requests::scope(consent, meta)?;
     let key = requests::account_key(account_id)?;
     scope.require(permission)?;
     scope.require_consented(&key)?;
-    let account = state
-        .repo
-        .owned_account(&scope.brand_id, &scope.owner, &key)
-        .await?
-        .ok_or_else(|| {
-            ApiError::resource_not_found("no account of the consent's owner has this accountId")
-        })?;
-    match account.status.as_str() {
-        "AVAILABLE" => Ok((scope, account)),
+    Ok((scope, key))
+}
+
+fn not_owned() -> ApiError {
+    ApiError::resource_not_found("no account of the consent's owner has this accountId")
+}
+
+/// Only available accounts are shared; the others answer their status.
+fn require_available(status: &str) -> Result<(), ApiError> {
+    match status {
+        "AVAILABLE" => Ok(()),
         "TEMPORARILY_UNAVAILABLE" => Err(ApiError::forbidden(
             "STATUS_RESOURCE_TEMPORARY_UNAVAILABLE",
             "the account is temporarily unavailable",
@@ -211,11 +211,30 @@ async fn consented_account(
     }
 }
 
+/// The consented account itself, held by the owner in the brand (else 404)
+/// and available.
+async fn consented_account(
+    state: &AppState,
+    consent: &Consent,
+    meta: &RequestMeta,
+    account_id: &LegacyId,
+    permission: &'static str,
+) -> Result<OwnedAccount, ApiError> {
+    let (scope, key) = consented_key(consent, meta, account_id, permission)?;
+    let account = state
+        .repo
+        .owned_account(&scope.brand_id, &scope.owner, &key)
+        .await?
+        .ok_or_else(not_owned)?;
+    require_available(&account.status)?;
+    Ok(account)
+}
+
 pub async fn find(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<AccountRequest>,
 ) -> Result<Json<Envelope<AccountIdentificationData, Meta>>, ApiError> {
-    let (_, account) = consented_account(
+    let account = consented_account(
         &state,
         &request.consent,
         &request.request_meta,
@@ -241,15 +260,19 @@ pub async fn balances(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<AccountRequest>,
 ) -> Result<Json<Envelope<AccountBalancesData, Meta>>, ApiError> {
-    let (_, account) = consented_account(
-        &state,
+    let (scope, key) = consented_key(
         &request.consent,
         &request.request_meta,
         &request.account_id,
         ACCOUNTS_BALANCES_READ,
-    )
-    .await?;
-    let balances = state.repo.balances(account.id).await?.ok_or_else(|| {
+    )?;
+    let owned = state
+        .repo
+        .owned_balances(&scope.brand_id, &scope.owner, &key)
+        .await?
+        .ok_or_else(not_owned)?;
+    require_available(&owned.status)?;
+    let balances = owned.record.ok_or_else(|| {
         ApiError::resource_not_found("no balances have been loaded for this account")
     })?;
     let currency = &balances.currency;
@@ -268,15 +291,19 @@ pub async fn overdraft_limits(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<AccountRequest>,
 ) -> Result<Json<Envelope<AccountOverdraftLimitsData, Meta>>, ApiError> {
-    let (_, account) = consented_account(
-        &state,
+    let (scope, key) = consented_key(
         &request.consent,
         &request.request_meta,
         &request.account_id,
         ACCOUNTS_OVERDRAFT_LIMITS_READ,
-    )
-    .await?;
-    let data = match state.repo.overdraft_limits(account.id).await? {
+    )?;
+    let owned = state
+        .repo
+        .owned_overdraft_limits(&scope.brand_id, &scope.owner, &key)
+        .await?
+        .ok_or_else(not_owned)?;
+    require_available(&owned.status)?;
+    let data = match owned.record {
         Some(limits) => {
             let currency = &limits.currency;
             AccountOverdraftLimitsData {
@@ -370,7 +397,7 @@ async fn statement(
     requests::check_pagination_key(request.pagination_key)?;
     let from = requests::booking_date(request.from_field, request.from)?;
     let to = requests::booking_date(request.to_field, request.to)?;
-    let (_, account) = consented_account(
+    let account = consented_account(
         state,
         request.consent,
         request.meta,
