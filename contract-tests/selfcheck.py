@@ -77,7 +77,9 @@ def main() -> int:
         print(f"selfcheck: a broken /balances answer ({name}) {'fails' if caught else 'PASSES'} the contract run")
         if not caught:
             print(result.stdout[-3000:], result.stderr[-2000:])
+            print("selfcheck: 0 passed, 1 failed")
             return 1
+    print("selfcheck: 2 passed, 0 failed")
     return 0
 
 
