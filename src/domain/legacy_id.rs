@@ -41,7 +41,31 @@ impl LegacyId {
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        serde_json::to_string(&pairs).expect("string pairs always serialize")
+        // Import computes this for every line: when nothing needs escaping
+        // (the usual case), write the JSON text directly.
+        let plain = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if !pairs.iter().all(|(k, v)| plain(k) && plain(v)) {
+            return serde_json::to_string(&pairs).expect("string pairs always serialize");
+        }
+        let size = pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum::<usize>()
+            + 2;
+        let mut key = String::with_capacity(size);
+        key.push('[');
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                key.push(',');
+            }
+            key.push_str("[\"");
+            key.push_str(k);
+            key.push_str("\",\"");
+            key.push_str(v);
+            key.push_str("\"]");
+        }
+        key.push(']');
+        key
     }
 }
 
@@ -89,6 +113,24 @@ mod tests {
             id(&[("a", "b\",\"c")]).canonical_key(),
             id(&[("a", "b"), ("c", "")]).canonical_key()
         );
+    }
+
+    #[test]
+    fn the_key_is_the_json_of_the_sorted_pairs() {
+        for pairs in [
+            vec![("id", "TX-1")],
+            vec![("number", "1"), ("branch", "0001"), ("number", "1")],
+            vec![("ação", "ç"), ("k", ""), ("del", "\u{7f}")],
+            vec![("q", "a\"b"), ("t", "tab\there"), ("s", "back\\slash")],
+        ] {
+            let mut sorted = pairs.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(
+                id(&pairs).canonical_key(),
+                serde_json::to_string(&sorted).unwrap()
+            );
+        }
     }
 
     #[test]

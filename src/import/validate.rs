@@ -288,8 +288,8 @@ impl Check {
     }
 }
 
-/// A legacy id's canonical key (exactly [`LegacyId::canonical_key`]) and its
-/// JSON, written directly when no character needs escaping.
+/// A legacy id's canonical key and its JSON as sent, the JSON written
+/// directly when no character needs escaping (import does this every line).
 pub(crate) fn legacy_texts(id: &LegacyId) -> (String, String) {
     fn plain(s: &str) -> bool {
         s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
@@ -317,30 +317,7 @@ pub(crate) fn legacy_texts(id: &LegacyId) -> (String, String) {
         json.push_str("\"}");
     }
     json.push(']');
-    if let [kv] = id.0.as_slice() {
-        let key = format!("[[\"{}\",\"{}\"]]", kv.key, kv.value);
-        return (key, json);
-    }
-    let mut pairs: Vec<(&str, &str)> =
-        id.0.iter()
-            .map(|kv| (kv.key.as_str(), kv.value.as_str()))
-            .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut key = String::with_capacity(size);
-    key.push('[');
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            key.push(',');
-        }
-        key.push_str("[\"");
-        key.push_str(k);
-        key.push_str("\",\"");
-        key.push_str(v);
-        key.push_str("\"]");
-    }
-    key.push(']');
-    (key, json)
+    (id.canonical_key(), json)
 }
 
 fn digits(v: &str, min: usize, max: usize) -> bool {
