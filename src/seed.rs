@@ -47,6 +47,11 @@ pub const DEMO_COMPANY_NAME: &str = "Souza Design Ltda";
 /// Default `--seed`.
 pub const DEFAULT_SEED: u64 = 20_261_122;
 
+/// Share of checking accounts with merchant-like traffic, and how much more
+/// they move than their peers (see `Bank::plan`).
+const HEAVY_ACCOUNT_SHARE: f64 = 0.005;
+const HEAVY_ACCOUNT_FACTOR: f64 = 20.0;
+
 /// COMPE code of the seeded institution.
 const COMPE: &str = "336";
 
@@ -878,7 +883,10 @@ impl Bank {
             accounts.push(account);
         }
 
-        // Spread the transactions: busy checking accounts, quiet savings.
+        // Spread the transactions: busy checking accounts, quiet savings, and
+        // a heavy tail: one checking account in 200 is a small merchant's or
+        // a self-employed person's, with twenty times the usual traffic (the
+        // accounts whose statements run to hundreds of pages).
         let weights: Vec<f64> = accounts[4..]
             .iter()
             .map(|a| {
@@ -889,8 +897,10 @@ impl Bank {
                     (Kind::Prepaid, _) => 0.5,
                     (Kind::Savings, _) => 0.12,
                 };
+                let merchant = a.kind == Kind::Checking && rng.random_bool(HEAVY_ACCOUNT_SHARE);
+                let tail = if merchant { HEAVY_ACCOUNT_FACTOR } else { 1.0 };
                 let status = if a.status == "UNAVAILABLE" { 0.05 } else { 1.0 };
-                base * status * rng.random_range(0.3..1.7)
+                base * tail * status * rng.random_range(0.3..1.7)
             })
             .collect();
         let total: f64 = weights.iter().sum();
