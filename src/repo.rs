@@ -1,10 +1,11 @@
 //! The store's queries, and nothing else: scoping rules arrive as parameters
 //! (brand, owner document, consented keys) and every query applies them.
 
+use crate::db::{PoolStatus, QueryPool};
 use crate::domain::legacy_id::LegacyId;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use sqlx::types::Json;
 
 /// A page of an account's statement, newest first: booking date, then
@@ -32,7 +33,7 @@ pub const STATEMENT_PAGE: &str = "
 
 #[derive(Clone)]
 pub struct Repository {
-    pool: PgPool,
+    pool: QueryPool,
 }
 
 /// An account the owner may consent to, with the people who hold it.
@@ -149,8 +150,22 @@ pub struct StatementQuery<'a> {
 }
 
 impl Repository {
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: QueryPool) -> Self {
         Self { pool }
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        self.pool.status()
+    }
+
+    /// Runs `query` on a pooled connection.
+    async fn run<T>(
+        &self,
+        query: impl AsyncFnOnce(&mut PgConnection) -> sqlx::Result<T>,
+    ) -> sqlx::Result<T> {
+        let mut lease = self.pool.acquire().await?;
+        let outcome = query(lease.connection()).await;
+        lease.finish(outcome)
     }
 
     pub async fn discoverable_accounts(
@@ -158,7 +173,8 @@ impl Repository {
         brand_id: &str,
         owner: &str,
     ) -> sqlx::Result<Vec<DiscoverableAccount>> {
-        sqlx::query_as(
+        self.run(async |c| {
+            sqlx::query_as(
             "SELECT a.legacy_id, a.type, a.branch_code, a.number, a.check_digit, a.display_name,
                     (SELECT json_agg(json_build_array(c.document, c.name) ORDER BY c.document)
                        FROM account_holders ah
@@ -171,7 +187,8 @@ impl Repository {
         )
         .bind(brand_id)
         .bind(owner)
-        .fetch_all(&self.pool)
+        .fetch_all(c).await
+        })
         .await
     }
 
@@ -180,11 +197,14 @@ impl Repository {
         brand_id: &str,
         document: &str,
     ) -> sqlx::Result<Option<String>> {
-        sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
-            .bind(brand_id)
-            .bind(document)
-            .fetch_optional(&self.pool)
-            .await
+        self.run(async |c| {
+            sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
+                .bind(brand_id)
+                .bind(document)
+                .fetch_optional(c)
+                .await
+        })
+        .await
     }
 
     /// How many of the consented keys are available accounts of the owner.
@@ -195,18 +215,21 @@ impl Repository {
         keys: &[String],
         account_type: Option<&str>,
     ) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "SELECT count(*)
+        self.run(async |c| {
+            sqlx::query_scalar(
+                "SELECT count(*)
                FROM accounts a
                JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
               WHERE a.brand_id = $1 AND a.legacy_key = ANY($3) AND a.status = 'AVAILABLE'
                 AND ($4::text IS NULL OR a.type = $4)",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .bind(keys)
-        .bind(account_type)
-        .fetch_one(&self.pool)
+            )
+            .bind(brand_id)
+            .bind(owner)
+            .bind(keys)
+            .bind(account_type)
+            .fetch_one(c)
+            .await
+        })
         .await
     }
 
@@ -219,8 +242,9 @@ impl Repository {
         limit: i64,
         offset: i64,
     ) -> sqlx::Result<Vec<ListedAccount>> {
-        sqlx::query_as(
-            "SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
+        self.run(async |c| {
+            sqlx::query_as(
+                "SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
                     b.brand_name, b.company_cnpj
                FROM accounts a
                JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
@@ -229,14 +253,16 @@ impl Repository {
                 AND ($4::text IS NULL OR a.type = $4)
               ORDER BY a.id
               LIMIT $5 OFFSET $6",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .bind(keys)
-        .bind(account_type)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
+            )
+            .bind(brand_id)
+            .bind(owner)
+            .bind(keys)
+            .bind(account_type)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(c)
+            .await
+        })
         .await
     }
 
@@ -247,17 +273,20 @@ impl Repository {
         owner: &str,
         key: &str,
     ) -> sqlx::Result<Option<OwnedAccount>> {
-        sqlx::query_as(
-            "SELECT a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
+        self.run(async |c| {
+            sqlx::query_as(
+                "SELECT a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
                     a.check_digit, a.currency
                FROM accounts a
                JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
               WHERE a.brand_id = $1 AND a.legacy_key = $3",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .bind(key)
-        .fetch_optional(&self.pool)
+            )
+            .bind(brand_id)
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(c)
+            .await
+        })
         .await
     }
 
@@ -269,7 +298,9 @@ impl Repository {
         owner: &str,
         key: &str,
     ) -> sqlx::Result<Option<Owned<Balances>>> {
-        let row: Option<OwnedBalancesRow> = sqlx::query_as(
+        let row: Option<OwnedBalancesRow> = self
+            .run(async |c| {
+                sqlx::query_as(
             "SELECT a.status, b.available_amount, b.blocked_amount, b.automatically_invested_amount,
                     b.currency, b.update_date_time
                FROM accounts a
@@ -280,8 +311,9 @@ impl Repository {
         .bind(brand_id)
         .bind(owner)
         .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(c).await
+            })
+            .await?;
         Ok(row.map(|row| {
             let record = match (
                 row.available_amount,
@@ -316,19 +348,23 @@ impl Repository {
         owner: &str,
         key: &str,
     ) -> sqlx::Result<Option<Owned<OverdraftLimits>>> {
-        let row: Option<OwnedLimitsRow> = sqlx::query_as(
-            "SELECT a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
+        let row: Option<OwnedLimitsRow> = self
+            .run(async |c| {
+                sqlx::query_as(
+                    "SELECT a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
                     l.unarranged_overdraft_amount, l.currency
                FROM accounts a
                JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
                LEFT JOIN overdraft_limits l ON l.account_id = a.id
               WHERE a.brand_id = $1 AND a.legacy_key = $3",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+                )
+                .bind(brand_id)
+                .bind(owner)
+                .bind(key)
+                .fetch_optional(c)
+                .await
+            })
+            .await?;
         Ok(row.map(|row| Owned {
             status: row.status,
             // Limits always carry a currency: without one there is no record.
@@ -343,36 +379,45 @@ impl Repository {
 
     /// A page of the statement (see [`STATEMENT_PAGE`]).
     pub async fn statement(&self, query: &StatementQuery<'_>) -> sqlx::Result<Vec<StatementEntry>> {
-        sqlx::query_as(STATEMENT_PAGE)
-            .bind(query.account_id)
-            .bind(query.from)
-            .bind(query.to)
-            .bind(query.credit_debit)
-            .bind(query.limit)
-            .bind(query.offset)
-            .fetch_all(&self.pool)
-            .await
+        self.run(async |c| {
+            sqlx::query_as(STATEMENT_PAGE)
+                .bind(query.account_id)
+                .bind(query.from)
+                .bind(query.to)
+                .bind(query.credit_debit)
+                .bind(query.limit)
+                .bind(query.offset)
+                .fetch_all(c)
+                .await
+        })
+        .await
     }
 
     /// Whether `document` holds an account in the brand that is not
     /// permanently unavailable (closed over 12 months ago, migrated, blocked
     /// for good): such a customer has no account to consent to.
     pub async fn is_account_holder(&self, brand_id: &str, document: &str) -> sqlx::Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (
+        self.run(async |c| {
+            sqlx::query_scalar(
+                "SELECT EXISTS (
                 SELECT FROM account_holders h JOIN accounts a ON a.id = h.account_id
                  WHERE h.brand_id = $1 AND h.document = $2 AND a.status <> 'UNAVAILABLE')",
-        )
-        .bind(brand_id)
-        .bind(document)
-        .fetch_one(&self.pool)
+            )
+            .bind(brand_id)
+            .bind(document)
+            .fetch_one(c)
+            .await
+        })
         .await
     }
 
     /// The newest migration applied to the store, if any (readiness).
     pub async fn applied_migration(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await
+        self.run(async |c| {
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(c)
+                .await
+        })
+        .await
     }
 }

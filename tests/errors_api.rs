@@ -4,7 +4,7 @@
 mod common;
 
 use common::app::TestApp;
-use common::db::fresh_pool;
+use common::db::{fresh_pool, take_database_away};
 use common::fixtures::*;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderMap};
@@ -276,7 +276,15 @@ async fn unknown_top_level_fields_are_allowed_where_the_contract_allows_them() {
 #[tokio::test]
 async fn a_database_failure_answers_5xx_without_internals() {
     let app = app().await;
-    app.pool.close().await;
+    // Serve once so the service holds open connections, then take the
+    // database away: its connections are killed and new ones refused.
+    assert_eq!(
+        app.post("/find", &maria_account_body(MARIA_CHECKING))
+            .await
+            .status,
+        200
+    );
+    take_database_away(&app.pool).await;
     for path in [
         "/account-discovery",
         "/accounts",

@@ -3,7 +3,7 @@
 mod common;
 
 use common::app::TestApp;
-use common::db::fresh_pool;
+use common::db::{fresh_pool, take_database_away};
 use common::fixtures::now;
 
 async fn get(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
@@ -37,7 +37,7 @@ async fn ready_only_while_the_migrated_store_answers() {
         (503, Some("migrations pending"))
     );
 
-    app.pool.close().await;
+    take_database_away(&app.pool).await;
     let (status, body) = get(&app, "/health/ready").await;
     assert_eq!(
         (status, body["reason"].as_str()),

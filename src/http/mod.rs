@@ -10,6 +10,7 @@ pub mod health;
 pub mod requests;
 pub mod responses;
 
+use crate::db::QueryPool;
 use crate::repo::Repository;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -33,6 +34,8 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Queries run on a pool of their own (see [`QueryPool`]) with `pool`'s
+    /// server, credentials and limits.
     pub fn new(pool: PgPool) -> Self {
         Self::with_clock(pool, Utc::now)
     }
@@ -43,7 +46,7 @@ impl AppState {
         clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
     ) -> Self {
         Self {
-            repo: Repository::new(pool),
+            repo: Repository::new(QueryPool::like(&pool)),
             clock: Arc::new(clock),
         }
     }

@@ -96,3 +96,27 @@ pub async fn dump(pool: &PgPool) -> String {
     }
     out
 }
+
+/// Makes `pool`'s database unavailable: its connections, the service's
+/// included, are killed and new ones refused.
+pub async fn take_database_away(pool: &PgPool) {
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut admin =
+        sqlx::PgConnection::connect_with(&(*pool.connect_options()).clone().database("postgres"))
+            .await
+            .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&database)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
