@@ -53,6 +53,14 @@ async fn check_account_holder(app: &TestApp) -> common::app::TestResponse {
     .await
 }
 
+/// `future`'s output, or a failure instead of a hang when a limit does not
+/// work.
+async fn within<T>(limit: Duration, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {limit:?}"))
+}
+
 fn accounts_body() -> Value {
     maria_body(&[MARIA_CHECKING])
 }
@@ -69,11 +77,14 @@ async fn a_request_past_its_deadline_is_answered_504() {
 
     let (list, statement_body) = (accounts_body(), maria_account_body(MARIA_CHECKING));
     let started = Instant::now();
-    let (accounts, statement, holder) = tokio::join!(
-        app.post("/accounts", &list),
-        app.post("/transactions", &statement_body),
-        check_account_holder(&app),
-    );
+    let (accounts, statement, holder) = within(Duration::from_secs(10), async {
+        tokio::join!(
+            app.post("/accounts", &list),
+            app.post("/transactions", &statement_body),
+            check_account_holder(&app),
+        )
+    })
+    .await;
     let elapsed = started.elapsed();
     for response in [&accounts, &statement, &holder] {
         assert_eq!(response.status, 504, "{}", response.body);
@@ -108,7 +119,11 @@ async fn the_query_of_a_timed_out_request_is_cancelled_in_the_database() {
     let mut lock = TableLock::take(&options, "accounts").await;
 
     let started = Instant::now();
-    let response = app.post("/accounts", &accounts_body()).await;
+    let response = within(
+        Duration::from_secs(10),
+        app.post("/accounts", &accounts_body()),
+    )
+    .await;
     assert_eq!(response.status, 504, "{}", response.body);
     assert_eq!(response.error_code(), "GATEWAY_TIMEOUT");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -141,8 +156,12 @@ async fn beyond_the_concurrency_limit_requests_are_refused_at_once_with_529() {
     lock.wait_for_waiters(2).await;
 
     let started = Instant::now();
-    let refused = app.post("/accounts", &accounts_body()).await;
-    let holder = check_account_holder(&app).await;
+    let refused = within(
+        Duration::from_secs(10),
+        app.post("/accounts", &accounts_body()),
+    )
+    .await;
+    let holder = within(Duration::from_secs(10), check_account_holder(&app)).await;
     let elapsed = started.elapsed();
     for response in [&refused, &holder] {
         assert_eq!(response.status, 529, "{}", response.body);
@@ -178,7 +197,11 @@ async fn waiting_for_a_database_connection_is_bounded() {
     let held = app.pool.acquire().await.unwrap();
 
     let started = Instant::now();
-    let response = app.post("/accounts", &accounts_body()).await;
+    let response = within(
+        Duration::from_secs(10),
+        app.post("/accounts", &accounts_body()),
+    )
+    .await;
     let elapsed = started.elapsed();
     assert_eq!(response.status, 503, "{}", response.body);
     assert_eq!(response.error_code(), "SERVICE_UNAVAILABLE");
