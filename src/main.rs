@@ -113,7 +113,9 @@ impl ServeArgs {
     }
 
     fn request_limits(&self) -> RequestLimits {
-        let max_in_flight = self.max_in_flight.unwrap_or(4 * self.db_pool_size);
+        let max_in_flight = self
+            .max_in_flight
+            .unwrap_or(self.db_pool_size.saturating_mul(4));
         RequestLimits {
             timeout: self.request_timeout,
             max_in_flight: max_in_flight as usize,
