@@ -46,6 +46,19 @@ pub struct QueryPool {
     pool: managed::Pool<Connector>,
 }
 
+/// A pool on the same server, database and credentials as a sqlx pool, as
+/// large and as patient (tests and tools hold sqlx pools).
+impl From<PgPool> for QueryPool {
+    fn from(pool: PgPool) -> Self {
+        let options = pool.options();
+        Self::new(
+            (*pool.connect_options()).clone(),
+            options.get_max_connections() as usize,
+            options.get_acquire_timeout(),
+        )
+    }
+}
+
 /// Opens the pool's connections.
 pub struct Connector {
     options: PgConnectOptions,
@@ -94,17 +107,6 @@ impl QueryPool {
             .build()
             .expect("a pool with a runtime and a non-zero size builds");
         Self { pool }
-    }
-
-    /// A pool on the same server, database and credentials as `pool`, as
-    /// large and as patient.
-    pub fn like(pool: &PgPool) -> Self {
-        let options = pool.options();
-        Self::new(
-            (*pool.connect_options()).clone(),
-            options.get_max_connections() as usize,
-            options.get_acquire_timeout(),
-        )
     }
 
     pub async fn acquire(&self) -> sqlx::Result<Lease> {
@@ -168,5 +170,32 @@ impl Drop for Lease {
         if let Some(object) = self.object.take() {
             drop(managed::Object::take(object));
         }
+    }
+}
+
+/// How the serving pool bounds the work it does for requests.
+#[derive(Debug, Clone)]
+pub struct ServingPool {
+    pub max_connections: u32,
+    /// Longest a request waits for a connection, whether the pool is busy or
+    /// the server cannot be reached.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL cancels any statement running longer, so a query whose
+    /// request was abandoned at its deadline does not run on.
+    pub statement_timeout: Duration,
+}
+
+impl ServingPool {
+    /// A pool that opens connections on demand: after an outage it heals by
+    /// itself, since a connection that broke is discarded and one idle long
+    /// enough to have outlived a restart is pinged before use (see
+    /// [`QueryPool`]).
+    pub fn open(&self, options: PgConnectOptions) -> QueryPool {
+        let statement_timeout = format!("{}ms", self.statement_timeout.as_millis());
+        QueryPool::new(
+            options.options([("statement_timeout", statement_timeout)]),
+            self.max_connections as usize,
+            self.acquire_timeout,
+        )
     }
 }

@@ -6,10 +6,12 @@
 //! - [`domain`]: pure rules (money, legacy ids, date windows, paging, consent scope);
 //! - [`repo`]: SQL only;
 //! - [`import`] and [`seed`]: how data gets into the store;
-//! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one.
+//! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one;
+//! - [`duration`]: durations as operators write them (`5s`, `500ms`).
 
 pub mod db;
 pub mod domain;
+pub mod duration;
 pub mod embedded_pg;
 pub mod http;
 pub mod import;

@@ -1,12 +1,14 @@
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
-use contas::{db, import, seed};
+use contas::http::limits::RequestLimits;
+use contas::{db, duration, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// The Accounts API 2.4.1 integration layer for the Opus Open Finance platform.
 #[derive(Parser)]
@@ -45,6 +47,25 @@ struct ServeArgs {
     /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
     #[arg(long, env = "CONTAS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Longest an API request may take; past it the answer is 504 and its
+    /// database statement is cancelled (e.g. `5s`, `500ms`).
+    #[arg(long, env = "CONTAS_REQUEST_TIMEOUT", default_value = "5s", value_parser = duration::parse)]
+    request_timeout: Duration,
+    /// API requests served at once; beyond it requests are refused at once
+    /// with 529. Default: 4 × the pool size.
+    #[arg(long, env = "CONTAS_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: Option<u32>,
+    /// PostgreSQL connections the service opens at most.
+    #[arg(long, env = "CONTAS_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    db_pool_size: u32,
+    /// Longest a request waits for a database connection (pool busy or
+    /// database unreachable) before 503; less than the request timeout.
+    #[arg(long, env = "CONTAS_DB_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = duration::parse)]
+    db_acquire_timeout: Duration,
+    /// After SIGTERM, how long requests in progress may take to finish before
+    /// the process exits anyway (with status 1).
+    #[arg(long, env = "CONTAS_SHUTDOWN_GRACE", default_value = "20s", value_parser = duration::parse)]
+    shutdown_grace: Duration,
 }
 
 #[tokio::main]
@@ -90,6 +111,31 @@ impl ServeArgs {
         }
         Only::parse_from(["contas"]).serve
     }
+
+    fn request_limits(&self) -> RequestLimits {
+        let max_in_flight = self
+            .max_in_flight
+            .unwrap_or(self.db_pool_size.saturating_mul(4));
+        RequestLimits {
+            timeout: self.request_timeout,
+            max_in_flight: max_in_flight as usize,
+        }
+    }
+
+    fn serving_pool(&self) -> Result<db::ServingPool> {
+        ensure!(
+            self.db_acquire_timeout < self.request_timeout,
+            "the database acquire timeout ({:?}) must be shorter than the request timeout ({:?}), \
+             or a request waiting for a connection would only ever end in 504",
+            self.db_acquire_timeout,
+            self.request_timeout
+        );
+        Ok(db::ServingPool {
+            max_connections: self.db_pool_size,
+            acquire_timeout: self.db_acquire_timeout,
+            statement_timeout: self.request_timeout,
+        })
+    }
 }
 
 fn required_url(url: Option<String>) -> Result<PgConnectOptions> {
@@ -106,36 +152,41 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
 }
 
 async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
-    let pool = match database_url {
+    let serving_pool = args.serving_pool()?;
+    let options = match database_url {
         Some(url) => {
-            let pool = connect(
-                PgConnectOptions::from_str(&url)
-                    .context("DATABASE_URL is not a valid PostgreSQL URL")?,
-            )
-            .await?;
+            let options = PgConnectOptions::from_str(&url)
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            // Migrations run on a pool of their own: the serving pool's
+            // statement timeout would cut a long one short.
+            let pool = connect(options.clone()).await?;
             db::migrate(&pool).await.context("applying migrations")?;
-            pool
+            pool.close().await;
+            options
         }
         None => {
             start_embedded(
-                args.data_dir.unwrap_or_else(embedded_pg::default_data_dir),
+                args.data_dir
+                    .clone()
+                    .unwrap_or_else(embedded_pg::default_data_dir),
                 args.bind,
             )
             .await?
         }
     };
+    let pool = serving_pool.open(options);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     tracing::info!(address = %args.bind, "serving");
-    contas::http::serve(listener, pool)
+    contas::http::serve(listener, pool, args.request_limits(), args.shutdown_grace)
         .await
         .context("serving HTTP")
 }
 
 /// No DATABASE_URL: run a private cluster, load the demo bank into it once,
-/// and show how to call it.
-async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgPool> {
+/// and show how to call it. Returns how to connect to it.
+async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgConnectOptions> {
     eprintln!(
         "DATABASE_URL is not set: starting an embedded PostgreSQL under {}",
         dir.display()
@@ -160,7 +211,8 @@ async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgPool> {
         let summary = seed::seed(&pool, &seed::SeedConfig::demo()).await?;
         eprintln!("{summary}");
     }
+    pool.close().await;
     eprintln!("embedded database: {}", cluster.url("contas"));
     eprintln!("try:\n{}", seed::demo_curl(bind));
-    Ok(pool)
+    Ok(cluster.connect_options("contas"))
 }

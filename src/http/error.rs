@@ -159,16 +159,61 @@ impl ApiError {
             "the account store is not reachable right now; retry later",
         )
     }
+
+    /// The request's deadline passed (the contract's 504).
+    pub fn gateway_timeout() -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "GATEWAY_TIMEOUT",
+            "Gateway timeout",
+            "the request did not complete within the allowed time; it may be retried",
+        )
+    }
+
+    /// Refused at once because as many requests as allowed are in progress
+    /// (the contract's 529).
+    pub fn overloaded() -> Self {
+        Self::new(
+            SITE_IS_OVERLOADED,
+            "SITE_IS_OVERLOADED",
+            "Site is overloaded",
+            "too many requests are in progress; retry shortly",
+        )
+    }
 }
+
+/// 529, which the contract declares for every operation; `http` has no name for it.
+const SITE_IS_OVERLOADED: StatusCode = match StatusCode::from_u16(529) {
+    Ok(status) => status,
+    Err(_) => panic!("529 is a valid status code"),
+};
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => {
                 tracing::error!(%error, "database unavailable");
                 Self::database_unavailable()
             }
-            other => Self::internal(&other),
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // query_canceled: the statement outran `statement_timeout`,
+                // which is the request's deadline.
+                Some("57014") => {
+                    tracing::warn!(%error, "statement timed out");
+                    Self::gateway_timeout()
+                }
+                // Connection exceptions (class 08) and the server shutting
+                // down or starting up (57P01..57P03): an outage, not a bug.
+                Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                    tracing::error!(%error, "database unavailable");
+                    Self::database_unavailable()
+                }
+                _ => Self::internal(&error),
+            },
+            _ => Self::internal(&error),
         }
     }
 }

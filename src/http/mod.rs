@@ -7,8 +7,10 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod requests;
 pub mod responses;
+mod shutdown;
 
 use crate::db::QueryPool;
 use crate::repo::Repository;
@@ -21,10 +23,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use error::{ApiError, ErrorBody};
+use limits::RequestLimits;
 use serde_json::json;
-use sqlx::PgPool;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+
+pub use shutdown::{ServeError, serve};
 
 /// What handlers share: the store, and the clock that says what "today" is.
 #[derive(Clone)]
@@ -34,19 +38,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Queries run on a pool of their own (see [`QueryPool`]) with `pool`'s
-    /// server, credentials and limits.
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: impl Into<QueryPool>) -> Self {
         Self::with_clock(pool, Utc::now)
     }
 
     /// A state whose notion of now is `clock` (tests pin the date with it).
     pub fn with_clock(
-        pool: PgPool,
+        pool: impl Into<QueryPool>,
         clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
     ) -> Self {
         Self {
-            repo: Repository::new(QueryPool::like(&pool)),
+            repo: Repository::new(pool.into()),
             clock: Arc::new(clock),
         }
     }
@@ -56,7 +58,12 @@ impl AppState {
     }
 }
 
+/// The service with the default [`RequestLimits`].
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, RequestLimits::default())
+}
+
+pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
     let api = Router::new()
         .route("/account-discovery", post(accounts::discover))
         .route("/accounts", post(accounts::list))
@@ -71,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/check-account-holder", post(commons::check_account_holder))
         .layer(middleware::from_fn(require_acceptable));
     Router::new()
-        .merge(api)
+        .merge(limits.apply(api))
         .merge(docs::router())
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -83,24 +90,6 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(middleware::from_fn(envelope))
         .with_state(state)
-}
-
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-pub async fn serve(listener: tokio::net::TcpListener, pool: PgPool) -> std::io::Result<()> {
-    axum::serve(listener, router(AppState::new(pool)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate.recv() => {},
-    }
-    tracing::info!("shutting down");
 }
 
 /// JSON logs on stderr; `RUST_LOG` filters them (default `info`).

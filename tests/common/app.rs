@@ -33,9 +33,14 @@ impl TestResponse {
 impl TestApp {
     /// Serves `pool` with "now" pinned to `now`.
     pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
+        let app = router(AppState::with_clock(pool.clone(), move || now));
+        Self::spawn_router(app, pool).await
+    }
+
+    /// Serves `app`, a router built on `pool`.
+    pub async fn spawn_router(app: axum::Router, pool: PgPool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::with_clock(pool.clone(), move || now));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             base,

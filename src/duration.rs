@@ -1,0 +1,65 @@
+//! Durations as operators write them in flags and environment variables:
+//! a whole number and a unit, `500ms`, `5s`, `2m`.
+
+use std::time::Duration;
+
+/// Parses `<whole number><unit>` with unit `ms`, `s` or `m`. A bare number
+/// is refused (seconds or milliseconds would be a guess), and so is zero:
+/// every duration this service takes bounds something that must be allowed
+/// to happen.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit; write e.g. 500ms, 5s or 2m"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number; write e.g. 5s"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}; use ms, s or m"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err(format!("{text:?} is zero; a positive duration is needed"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_with_a_unit() {
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse(" 20s "), Ok(Duration::from_secs(20)));
+        assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("1 s"), Ok(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn refuses_what_would_be_a_guess() {
+        for bad in [
+            "5",
+            "",
+            "s",
+            "1.5s",
+            "-1s",
+            "5h",
+            "5 sec",
+            "0s",
+            "0ms",
+            "99999999999999999999s",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}
