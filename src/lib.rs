@@ -6,12 +6,15 @@
 //! - [`domain`]: pure rules (money, legacy ids, date windows, paging, consent scope);
 //! - [`repo`]: SQL only;
 //! - [`import`] and [`seed`]: how data gets into the store;
-//! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one.
+//! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one;
+//! - [`logging`] and [`metrics`]: what operators see of it.
 
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod http;
 pub mod import;
+pub mod logging;
+pub mod metrics;
 pub mod repo;
 pub mod seed;

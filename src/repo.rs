@@ -2,10 +2,14 @@
 //! (brand, owner document, consented keys) and every query applies them.
 
 use crate::domain::legacy_id::LegacyId;
+use crate::metrics::PoolStats;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
+use sqlx::{PgPool, Postgres};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A page of an account's statement, newest first: booking date, then
 /// transaction time, then id. That is the `transactions_statement` index read
@@ -24,6 +28,25 @@ pub const STATEMENT_PAGE: &str = "
 #[derive(Clone)]
 pub struct Repository {
     pool: PgPool,
+    /// Calls waiting for a pool connection now (sqlx does not tell).
+    waiting: Arc<AtomicUsize>,
+}
+
+/// Counts a call as waiting for a connection until dropped (also when the
+/// call is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// An account the owner may consent to, with the people who hold it.
@@ -141,7 +164,26 @@ pub struct StatementQuery<'a> {
 
 impl Repository {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            waiting: Arc::default(),
+        }
+    }
+
+    /// A connection of the pool, the wait counted in [`PoolStats::waiting`].
+    async fn connection(&self) -> sqlx::Result<PoolConnection<Postgres>> {
+        let _waiting = Waiting::enter(&self.waiting);
+        self.pool.acquire().await
+    }
+
+    /// The pool's state, for `/metrics`.
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     pub async fn discoverable_accounts(
@@ -162,7 +204,7 @@ impl Repository {
         )
         .bind(brand_id)
         .bind(owner)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await
     }
 
@@ -174,7 +216,7 @@ impl Repository {
         sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
             .bind(brand_id)
             .bind(document)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await
     }
 
@@ -197,7 +239,7 @@ impl Repository {
         .bind(owner)
         .bind(keys)
         .bind(account_type)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.connection().await?)
         .await
     }
 
@@ -227,7 +269,7 @@ impl Repository {
         .bind(account_type)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await
     }
 
@@ -248,7 +290,7 @@ impl Repository {
         .bind(brand_id)
         .bind(owner)
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await
     }
 
@@ -271,7 +313,7 @@ impl Repository {
         .bind(brand_id)
         .bind(owner)
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         Ok(row.map(|row| {
             let record = match (
@@ -318,7 +360,7 @@ impl Repository {
         .bind(brand_id)
         .bind(owner)
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         Ok(row.map(|row| Owned {
             status: row.status,
@@ -341,7 +383,7 @@ impl Repository {
             .bind(query.credit_debit)
             .bind(query.limit)
             .bind(query.offset)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.connection().await?)
             .await
     }
 
@@ -356,14 +398,14 @@ impl Repository {
         )
         .bind(brand_id)
         .bind(document)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.connection().await?)
         .await
     }
 
     /// The newest migration applied to the store, if any (readiness).
     pub async fn applied_migration(&self) -> sqlx::Result<Option<i64>> {
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.connection().await?)
             .await
     }
 }

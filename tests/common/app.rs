@@ -30,9 +30,19 @@ impl TestResponse {
     }
 }
 
+/// A test fails if its requests (or any before) logged what they must not.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            super::logs::assert_clean();
+        }
+    }
+}
+
 impl TestApp {
     /// Serves `pool` with "now" pinned to `now`.
     pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
+        super::logs::capture();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = router(AppState::with_clock(pool.clone(), move || now));

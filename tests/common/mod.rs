@@ -6,3 +6,4 @@ pub mod app;
 pub mod contract;
 pub mod db;
 pub mod fixtures;
+pub mod logs;
