@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(telemetry::metrics))
+        // Below every route: a route layer wraps only the routes added before it.
         .route_layer(middleware::from_fn(telemetry::record_operation))
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(telemetry::method_not_allowed)
