@@ -624,3 +624,68 @@ fn the_log_check_catches_personal_data_and_broken_lines() {
     assert!(logs::problem("plain text", &personal_data).is_some());
     assert!(logs::problem("[1]", &personal_data).is_some());
 }
+
+#[tokio::test]
+async fn a_request_the_client_gives_up_on_is_logged_and_counted() {
+    let app = bank().await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(app.pool.acquire().await.unwrap());
+    }
+    let id = fresh_id();
+    let mut body = maria_account_body(MARIA_CHECKING);
+    body["requestMeta"]["correlationId"] = json!(id);
+    let gave_up = app
+        .client
+        .post(format!("{}/balances", app.base))
+        .json(&body)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(gave_up.unwrap_err().is_timeout());
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = parsed_lines();
+        if lines.iter().any(|l| l["correlation_id"] == *id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(held);
+    let mine: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["correlation_id"] == *id)
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["message"], "request cancelled by the client");
+    assert_eq!(mine[0]["level"], "WARN");
+    assert_eq!(mine[0]["operation"], "/balances");
+    assert_eq!(mine[0]["status"], 499);
+    assert!(
+        mine[0]["latency_ms"].as_f64().unwrap() >= 300.0,
+        "{}",
+        mine[0]
+    );
+
+    let samples = scrape(&app).await;
+    let balances = [("operation", "/balances"), ("status", "499")];
+    assert_eq!(
+        value(&samples, "contas_http_requests_total", &balances),
+        Some(1.0)
+    );
+    let count = value(
+        &samples,
+        "contas_http_request_duration_seconds_count",
+        &[("operation", "/balances")],
+    );
+    assert_eq!(
+        count,
+        Some(1.0),
+        "a slow request given up on still shows in latency"
+    );
+    assert_eq!(
+        value(&samples, "contas_http_requests_in_flight", &[]),
+        Some(1.0)
+    );
+    assert_eq!(value(&samples, "contas_db_pool_waiting", &[]), Some(0.0));
+}

@@ -80,7 +80,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(telemetry::metrics))
         // Below every route: a route layer wraps only the routes added before it.
-        .route_layer(middleware::from_fn(telemetry::record_operation))
+        .route_layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            telemetry::record_operation,
+        ))
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(telemetry::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))

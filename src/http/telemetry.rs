@@ -48,7 +48,14 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         None => span.record("correlation_id", field::display(GeneratedId::next())),
     };
     let method = request.method().clone();
+    let mut unanswered = Unanswered {
+        span: &span,
+        method: &method,
+        started,
+        answered: false,
+    };
     let response = next.run(request).instrument(span.clone()).await;
+    unanswered.answered = true;
 
     let operation = match response.extensions().get::<MatchedPath>() {
         Some(matched) => matched.as_str(),
@@ -71,19 +78,79 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
+/// Status logged and counted for a request whose client went away before
+/// the answer (hyper then drops the request's future): nginx's "client
+/// closed request".
+pub const CANCELLED_STATUS: u16 = 499;
+
+/// Logs the request's line if it is dropped unanswered.
+struct Unanswered<'a> {
+    span: &'a Span,
+    method: &'a axum::http::Method,
+    started: Instant,
+    answered: bool,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let latency_ms = (self.started.elapsed().as_micros() as f64) / 1000.0;
+            let method = self.method.as_str();
+            tracing::warn!(
+                parent: self.span,
+                method,
+                status = CANCELLED_STATUS,
+                latency_ms,
+                "request cancelled by the client"
+            );
+        }
+    }
+}
+
 /// Names the request's operation after the route that matched it (a route
 /// layer: only routing knows the match). The path travels back to
-/// [`track`] on the response.
-pub async fn record_operation(request: Request, next: Next) -> Response {
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    if let Some(matched) = &matched {
-        Span::current().record("operation", matched.as_str());
-    }
+/// [`track`] on the response; a request cancelled before its answer is
+/// counted here, where its operation is known.
+pub async fn record_operation(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(matched) = request.extensions().get::<MatchedPath>().cloned() else {
+        return next.run(request).await;
+    };
+    Span::current().record("operation", matched.as_str());
+    let mut uncounted = Uncounted {
+        metrics: &metrics,
+        operation: &matched,
+        started: Instant::now(),
+        answered: false,
+    };
     let mut response = next.run(request).await;
-    if let Some(matched) = matched {
-        response.extensions_mut().insert(matched);
-    }
+    uncounted.answered = true;
+    drop(uncounted);
+    response.extensions_mut().insert(matched);
     response
+}
+
+/// Counts the request as cancelled if it is dropped unanswered.
+struct Uncounted<'a> {
+    metrics: &'a Metrics,
+    operation: &'a MatchedPath,
+    started: Instant,
+    answered: bool,
+}
+
+impl Drop for Uncounted<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.metrics.observe(
+                self.operation.as_str(),
+                CANCELLED_STATUS,
+                self.started.elapsed(),
+            );
+        }
+    }
 }
 
 /// 405 for a known path: route layers do not wrap this fallback, so it
