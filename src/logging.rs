@@ -95,16 +95,17 @@ impl SpanFields {
 /// the object stays valid.
 struct Line<'a> {
     out: &'a mut String,
-    keys: Vec<&'static str>,
+    keys: &'a mut Vec<&'static str>,
 }
 
 impl<'a> Line<'a> {
-    fn open(out: &'a mut String) -> Self {
-        out.clear();
-        out.push('{');
+    fn open(scratch: &'a mut Scratch) -> Self {
+        scratch.text.clear();
+        scratch.text.push('{');
+        scratch.keys.clear();
         Line {
-            out,
-            keys: Vec::with_capacity(12),
+            out: &mut scratch.text,
+            keys: &mut scratch.keys,
         }
     }
 
@@ -124,6 +125,15 @@ impl<'a> Line<'a> {
     fn str(&mut self, key: &'static str, value: &str) {
         if self.key(key) {
             push_json_str(self.out, value);
+        }
+    }
+
+    /// A value's `Debug` text, escaped as it is formatted (no copy).
+    fn debug(&mut self, key: &'static str, value: &dyn std::fmt::Debug) {
+        if self.key(key) {
+            self.out.push('"');
+            let _ = write!(JsonEscaped(self.out), "{value:?}");
+            self.out.push('"');
         }
     }
 
@@ -154,20 +164,29 @@ impl<'a> Line<'a> {
 
 fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
+    let _ = JsonEscaped(out).write_str(text);
     out.push('"');
+}
+
+/// Writes text into a JSON string's body, escaped.
+struct JsonEscaped<'a>(&'a mut String);
+
+impl std::fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let out = &mut *self.0;
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32)?,
+                c => out.push(c),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes an event's fields straight into its line.
@@ -190,13 +209,20 @@ impl Visit for EventFields<'_, '_> {
         self.0.value(field.name(), &Value::Bool(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.str(field.name(), &format!("{value:?}"));
+        self.0.debug(field.name(), value);
     }
 }
 
+/// What formatting a line needs, reused by each thread: no allocation per
+/// line once warm.
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    keys: Vec<&'static str>,
+}
+
 thread_local! {
-    /// Each thread formats its lines in one reused buffer.
-    static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 impl<S, W> Layer<S> for JsonLines<W>
@@ -221,8 +247,8 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let write = |buffer: &mut String| {
-            let mut line = Line::open(buffer);
+        let write = |scratch: &mut Scratch| {
+            let mut line = Line::open(scratch);
             let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
             let _ = write!(line.out, "\"timestamp\":\"{now}\"");
             line.keys.push("timestamp");
@@ -243,12 +269,12 @@ where
             let _ = self
                 .make_writer
                 .make_writer_for(metadata)
-                .write_all(redact_documents(buffer).as_bytes());
+                .write_all(redact_documents(&scratch.text).as_bytes());
         };
-        // A line logged while writing one (a writer that logs) gets its own buffer.
-        BUFFER.with(|buffer| match buffer.try_borrow_mut() {
-            Ok(mut buffer) => write(&mut buffer),
-            Err(_) => write(&mut String::new()),
+        // A line logged while writing one (a writer that logs) gets its own scratch.
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => write(&mut scratch),
+            Err(_) => write(&mut Scratch::default()),
         });
     }
 }
