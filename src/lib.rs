@@ -7,7 +7,8 @@
 //! - [`repo`]: SQL only;
 //! - [`import`] and [`seed`]: how data gets into the store;
 //! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one;
-//! - [`duration`]: durations as operators write them (`5s`, `500ms`).
+//! - [`duration`]: durations as operators write them (`5s`, `500ms`);
+//! - [`logging`] and [`metrics`]: what operators see of it.
 
 pub mod db;
 pub mod domain;
@@ -15,5 +16,7 @@ pub mod duration;
 pub mod embedded_pg;
 pub mod http;
 pub mod import;
+pub mod logging;
+pub mod metrics;
 pub mod repo;
 pub mod seed;

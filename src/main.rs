@@ -70,7 +70,7 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    contas::http::init_logging();
+    contas::logging::init();
     let cli = Cli::parse();
     match cli
         .command

@@ -154,6 +154,7 @@ impl Repository {
         Self { pool }
     }
 
+    /// The pool's occupancy, for `/metrics`.
     pub fn pool_status(&self) -> PoolStatus {
         self.pool.status()
     }

@@ -109,6 +109,11 @@ impl Service {
         loop {
             match tokio::net::TcpStream::connect(self.addr).await {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                // A connection caught in the backlog as the listener closes is
+                // reset; the next attempt tells.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 Err(e) => panic!("connecting failed otherwise: {e}"),
                 Ok(_) => {
                     assert!(

@@ -4,5 +4,6 @@ pub mod consent;
 pub mod legacy_id;
 pub mod money;
 pub mod paging;
+pub mod pii;
 pub mod time;
 pub mod window;

@@ -23,6 +23,11 @@ pub struct ApiError {
 #[derive(Debug, Clone)]
 pub struct ErrorBody(pub ApiError);
 
+/// The code of a rendered error answer, kept on the response for the
+/// request's log line (the detail is not logged: it may quote the body).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl ApiError {
     fn new(
         status: StatusCode,

@@ -11,8 +11,10 @@ pub mod limits;
 pub mod requests;
 pub mod responses;
 mod shutdown;
+pub mod telemetry;
 
 use crate::db::QueryPool;
+use crate::metrics::Metrics;
 use crate::repo::Repository;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -22,7 +24,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use error::{ApiError, ErrorBody};
+use error::{ApiError, ErrorBody, ErrorCode};
 use limits::RequestLimits;
 use serde_json::json;
 use std::sync::Arc;
@@ -30,10 +32,12 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use shutdown::{ServeError, serve};
 
-/// What handlers share: the store, and the clock that says what "today" is.
+/// What handlers share: the store, the clock that says what "today" is,
+/// and the metrics.
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repository,
+    pub metrics: Arc<Metrics>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -49,6 +53,7 @@ impl AppState {
     ) -> Self {
         Self {
             repo: Repository::new(pool.into()),
+            metrics: Arc::default(),
             clock: Arc::new(clock),
         }
     }
@@ -64,6 +69,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
+    let metrics = state.metrics.clone();
     let api = Router::new()
         .route("/account-discovery", post(accounts::discover))
         .route("/accounts", post(accounts::list))
@@ -82,25 +88,21 @@ pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
         .merge(docs::router())
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/metrics", get(telemetry::metrics))
+        // Below every route: a route layer wraps only the routes added before it.
+        .route_layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            telemetry::record_operation,
+        ))
         .fallback(|| async { ApiError::route_not_found() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .method_not_allowed_fallback(telemetry::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(&"handler panicked").into_response()
         }))
         .layer(middleware::from_fn(envelope))
+        .layer(middleware::from_fn_with_state(metrics, telemetry::track))
         .with_state(state)
-}
-
-/// JSON logs on stderr; `RUST_LOG` filters them (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 /// 406 unless the client accepts JSON (no Accept header accepts anything).
@@ -186,7 +188,7 @@ async fn envelope(request: Request, next: Next) -> Response {
     } else {
         response.status()
     };
-    (
+    let mut rendered = (
         status,
         [(
             CONTENT_TYPE,
@@ -194,7 +196,12 @@ async fn envelope(request: Request, next: Next) -> Response {
         )],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    // What outer layers learn from the response (its route) survives.
+    let extensions = std::mem::take(response.extensions_mut());
+    rendered.extensions_mut().extend(extensions);
+    rendered.extensions_mut().insert(ErrorCode(error.code));
+    rendered
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ pub struct Authorizer {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestMeta {
+    #[serde(deserialize_with = "super::telemetry::correlation_id_from_body")]
     pub correlation_id: String,
     pub brand_id: String,
 }

@@ -3,6 +3,7 @@
 
 use super::contract::assert_conforms;
 use chrono::{DateTime, Utc};
+use contas::db::QueryPool;
 use contas::http::{AppState, router};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -12,7 +13,11 @@ use sqlx::PgPool;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The test's own pool on the service's database (fixtures, checks).
     pub pool: PgPool,
+    /// The pool the service queries through, when the harness built it
+    /// (tests that exhaust it take its connections).
+    pub serving: Option<QueryPool>,
 }
 
 pub struct TestResponse {
@@ -30,15 +35,28 @@ impl TestResponse {
     }
 }
 
+/// A test fails if its requests (or any before) logged what they must not.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            super::logs::assert_clean();
+        }
+    }
+}
+
 impl TestApp {
     /// Serves `pool` with "now" pinned to `now`.
     pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
-        let app = router(AppState::with_clock(pool.clone(), move || now));
-        Self::spawn_router(app, pool).await
+        let serving = QueryPool::from(pool.clone());
+        let app = router(AppState::with_clock(serving.clone(), move || now));
+        let mut test_app = Self::spawn_router(app, pool).await;
+        test_app.serving = Some(serving);
+        test_app
     }
 
     /// Serves `app`, a router built on `pool`.
     pub async fn spawn_router(app: axum::Router, pool: PgPool) -> Self {
+        super::logs::capture();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -46,6 +64,7 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             pool,
+            serving: None,
         }
     }
 

@@ -34,6 +34,7 @@ async fn server() -> &'static PgConnectOptions {
 
 /// Creates an empty, migrated database and returns its connection options.
 pub async fn fresh_database() -> PgConnectOptions {
+    super::logs::capture();
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "contas_test_{}_{}_{}",

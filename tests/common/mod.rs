@@ -6,4 +6,5 @@ pub mod app;
 pub mod contract;
 pub mod db;
 pub mod fixtures;
+pub mod logs;
 pub mod stall;

@@ -1,0 +1,261 @@
+//! What every request leaves behind: a span carrying its operation and
+//! correlation id (so each line it causes carries them too), one completion
+//! line, and its count and latency in [`Metrics`]; and `/metrics`.
+//!
+//! The correlation id is `requestMeta.correlationId` when the body carries
+//! one (recorded by [`correlation_id_from_body`] as the body is parsed, so
+//! the body is read once), otherwise the `x-correlation-id` header,
+//! otherwise one generated here (`contas-` and 16 hex digits) so that the
+//! lines of a request without an id still belong together. The body is
+//! parsed before any line is written, so a request's lines agree.
+
+use super::AppState;
+use super::commons::CORRELATION_HEADER;
+use super::error::{ApiError, ErrorCode};
+use crate::metrics::{Metrics, UNMATCHED};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tracing::{Instrument, Span, field};
+
+/// Longest correlation id logged; the contract's is 44 characters.
+pub const MAX_CORRELATION_ID_CHARS: usize = 100;
+
+/// The span, count and completion line of a request (outermost layer, so
+/// its latency covers the whole answer, errors and panics included).
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let _in_flight = metrics.in_flight();
+    // ERROR, the highest level: the span is kept whatever RUST_LOG lets
+    // through, so every line a request causes carries its fields.
+    let span = tracing::error_span!(
+        "request",
+        operation = field::Empty,
+        correlation_id = field::Empty
+    );
+    match request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(id) => span.record("correlation_id", sanitize_correlation_id(id).as_ref()),
+        None => span.record("correlation_id", field::display(GeneratedId::next())),
+    };
+    let method = request.method().clone();
+    let mut unanswered = Unanswered {
+        span: &span,
+        method: &method,
+        started,
+        answered: false,
+    };
+    let response = next.run(request).instrument(span.clone()).await;
+    unanswered.answered = true;
+
+    let operation = match response.extensions().get::<MatchedPath>() {
+        Some(matched) => matched.as_str(),
+        None => {
+            span.record("operation", UNMATCHED);
+            UNMATCHED
+        }
+    };
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    metrics.observe(operation, status, elapsed);
+    let latency_ms = (elapsed.as_micros() as f64) / 1000.0;
+    let error_code = response.extensions().get::<ErrorCode>().map(|code| code.0);
+    let method = method.as_str();
+    if status >= 500 {
+        tracing::warn!(parent: &span, method, status, latency_ms, error_code, "request completed");
+    } else {
+        tracing::info!(parent: &span, method, status, latency_ms, error_code, "request completed");
+    }
+    response
+}
+
+/// Status logged and counted for a request whose client went away before
+/// the answer (hyper then drops the request's future): nginx's "client
+/// closed request".
+pub const CANCELLED_STATUS: u16 = 499;
+
+/// Logs the request's line if it is dropped unanswered.
+struct Unanswered<'a> {
+    span: &'a Span,
+    method: &'a axum::http::Method,
+    started: Instant,
+    answered: bool,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let latency_ms = (self.started.elapsed().as_micros() as f64) / 1000.0;
+            let method = self.method.as_str();
+            tracing::warn!(
+                parent: self.span,
+                method,
+                status = CANCELLED_STATUS,
+                latency_ms,
+                "request cancelled by the client"
+            );
+        }
+    }
+}
+
+/// Names the request's operation after the route that matched it (a route
+/// layer: only routing knows the match). The path travels back to
+/// [`track`] on the response; a request cancelled before its answer is
+/// counted here, where its operation is known.
+pub async fn record_operation(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(matched) = request.extensions().get::<MatchedPath>().cloned() else {
+        return next.run(request).await;
+    };
+    Span::current().record("operation", matched.as_str());
+    let mut uncounted = Uncounted {
+        metrics: &metrics,
+        operation: &matched,
+        started: Instant::now(),
+        answered: false,
+    };
+    let mut response = next.run(request).await;
+    uncounted.answered = true;
+    drop(uncounted);
+    response.extensions_mut().insert(matched);
+    response
+}
+
+/// Counts the request as cancelled if it is dropped unanswered.
+struct Uncounted<'a> {
+    metrics: &'a Metrics,
+    operation: &'a MatchedPath,
+    started: Instant,
+    answered: bool,
+}
+
+impl Drop for Uncounted<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.metrics.observe(
+                self.operation.as_str(),
+                CANCELLED_STATUS,
+                self.started.elapsed(),
+            );
+        }
+    }
+}
+
+/// 405 for a known path: route layers do not wrap this fallback, so it
+/// names the operation itself.
+pub async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
+    let mut response = ApiError::method_not_allowed().into_response();
+    if let Some(matched) = matched {
+        Span::current().record("operation", matched.as_str());
+        response.extensions_mut().insert(matched);
+    }
+    response
+}
+
+/// Deserializes `requestMeta.correlationId` and makes it the current
+/// request's correlation id.
+pub fn correlation_id_from_body<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    Span::current().record("correlation_id", sanitize_correlation_id(&id).as_ref());
+    Ok(id)
+}
+
+/// A caller's id made safe to log: at most [`MAX_CORRELATION_ID_CHARS`],
+/// and only letters, digits and `-_.:/+=@` (anything else becomes `_`), so
+/// it can neither break a line nor smuggle one in.
+pub fn sanitize_correlation_id(id: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        c.is_ascii_alphanumeric() || "-_.:/+=@".contains(c)
+    }
+    if id.len() <= MAX_CORRELATION_ID_CHARS && id.chars().all(allowed) {
+        return Cow::Borrowed(id);
+    }
+    Cow::Owned(
+        id.chars()
+            .take(MAX_CORRELATION_ID_CHARS)
+            .map(|c| if allowed(c) { c } else { '_' })
+            .collect(),
+    )
+}
+
+/// An id for a request that brought none: unique within the process (a
+/// counter) and, by its random-ish start, across restarts.
+struct GeneratedId(u64);
+
+impl GeneratedId {
+    fn next() -> Self {
+        static NEXT: std::sync::LazyLock<AtomicU64> = std::sync::LazyLock::new(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64;
+            AtomicU64::new(nanos ^ (u64::from(std::process::id()) << 40))
+        });
+        GeneratedId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Display for GeneratedId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "contas-{:016x}", self.0)
+    }
+}
+
+/// `GET /metrics`: Prometheus text format 0.0.4.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(&state.repo.pool_status());
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_ids_are_bounded_and_cleaned() {
+        let contract = "localID:97623ed1-4732-4bf2-8d4b-ae7aced5443b";
+        assert!(matches!(
+            sanitize_correlation_id(contract),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            sanitize_correlation_id("a\"b\n{\"level\":\"x\"} ç"),
+            "a_b___level_:_x____"
+        );
+        assert_eq!(
+            sanitize_correlation_id(&"x".repeat(500)).len(),
+            MAX_CORRELATION_ID_CHARS
+        );
+    }
+
+    #[test]
+    fn generated_ids_differ() {
+        let (a, b) = (
+            GeneratedId::next().to_string(),
+            GeneratedId::next().to_string(),
+        );
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with("contas-") && a.len() == "contas-".len() + 16,
+            "{a}"
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! The service's metrics and their Prometheus text exposition (format 0.0.4).
+//!
+//! Recording is on every request's path, so it is a handful of relaxed
+//! atomic additions on preallocated counters: no lock, no allocation, no
+//! hashing. Operations are a closed set (the router's paths), found by a
+//! short scan of write-once slots.
+
+use crate::db::PoolStatus;
+use std::fmt::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram's buckets, in microseconds: fine
+/// around the 10 ms target, coarse in the tail.
+pub const LATENCY_BUCKETS_MICROS: [u64; 17] = [
+    500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000, 2_500_000, 5_000_000, 15_000_000,
+];
+
+/// The operation label of answers no route matched (404s of unknown paths).
+pub const UNMATCHED: &str = "unmatched";
+
+/// Operations tracked apart; the router has far fewer. Should a router ever
+/// grow past it, the excess is counted under [`OVERFLOW`] rather than
+/// growing the label set.
+const MAX_OPERATIONS: usize = 63;
+pub const OVERFLOW: &str = "other";
+
+/// HTTP status codes are three digits: 100 to 999.
+const STATUSES: usize = 900;
+const FIRST_STATUS: u16 = 100;
+
+pub struct Metrics {
+    operations: [OnceLock<OperationMetrics>; MAX_OPERATIONS],
+    overflow: OperationMetrics,
+    in_flight: AtomicUsize,
+}
+
+struct OperationMetrics {
+    name: Box<str>,
+    by_status: Box<[AtomicU64; STATUSES]>,
+    /// Observations per bucket (not cumulative), the last one for +Inf.
+    buckets: [AtomicU64; LATENCY_BUCKETS_MICROS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+/// Counts a request in flight until dropped (also when the request is
+/// cancelled or panics).
+pub struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+impl OperationMetrics {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            by_status: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, status: u16, elapsed: Duration) {
+        let status_index = usize::from(status.saturating_sub(FIRST_STATUS)).min(STATUSES - 1);
+        self.by_status[status_index].fetch_add(1, Relaxed);
+        let micros = elapsed.as_micros();
+        let bucket = LATENCY_BUCKETS_MICROS.partition_point(|&bound| u128::from(bound) < micros);
+        self.buckets[bucket].fetch_add(1, Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Relaxed);
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            operations: std::array::from_fn(|_| OnceLock::new()),
+            overflow: OperationMetrics::new(OVERFLOW),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    /// Marks a request as in flight for the guard's lifetime.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Relaxed);
+        InFlight(&self.in_flight)
+    }
+
+    /// Records an answered request of `operation`.
+    pub fn observe(&self, operation: &str, status: u16, elapsed: Duration) {
+        self.operation(operation).observe(status, elapsed);
+    }
+
+    /// The slot of `operation`, claiming the first free one for a new name.
+    /// Every caller claims the first free slot, so a name never gets two.
+    fn operation(&self, name: &str) -> &OperationMetrics {
+        for slot in &self.operations {
+            let metrics = match slot.get() {
+                Some(metrics) => metrics,
+                None => slot.get_or_init(|| OperationMetrics::new(name)),
+            };
+            if *metrics.name == *name {
+                return metrics;
+            }
+        }
+        &self.overflow
+    }
+
+    /// The exposition text, with the pool's state read at the call.
+    pub fn render(&self, pool: &PoolStatus) -> String {
+        let mut operations: Vec<&OperationMetrics> = self
+            .operations
+            .iter()
+            .filter_map(OnceLock::get)
+            .chain(std::iter::once(&self.overflow))
+            .collect();
+        operations.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out = String::new();
+
+        header(
+            &mut out,
+            "contas_http_requests_total",
+            "counter",
+            "Requests answered, by operation (the matched route; unmatched for unknown paths) and HTTP status.",
+        );
+        for operation in &operations {
+            for (index, count) in operation.by_status.iter().enumerate() {
+                let count = count.load(Relaxed);
+                if count > 0 {
+                    let status = usize::from(FIRST_STATUS) + index;
+                    let _ = writeln!(
+                        out,
+                        "contas_http_requests_total{{operation=\"{}\",status=\"{status}\"}} {count}",
+                        escape(&operation.name)
+                    );
+                }
+            }
+        }
+
+        header(
+            &mut out,
+            "contas_http_request_duration_seconds",
+            "histogram",
+            "Time from a request's arrival to its response, by operation.",
+        );
+        for operation in &operations {
+            let counts: Vec<u64> = operation.buckets.iter().map(|b| b.load(Relaxed)).collect();
+            let total: u64 = counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let name = escape(&operation.name);
+            let mut cumulative = 0;
+            for (bound, count) in LATENCY_BUCKETS_MICROS.iter().zip(&counts) {
+                cumulative += count;
+                let seconds = *bound as f64 / 1e6;
+                let _ = writeln!(
+                    out,
+                    "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"{seconds}\"}} {cumulative}"
+                );
+            }
+            let sum = operation.sum_nanos.load(Relaxed) as f64 / 1e9;
+            let _ = writeln!(
+                out,
+                "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"+Inf\"}} {total}\n\
+                 contas_http_request_duration_seconds_sum{{operation=\"{name}\"}} {sum}\n\
+                 contas_http_request_duration_seconds_count{{operation=\"{name}\"}} {total}"
+            );
+        }
+
+        gauge(
+            &mut out,
+            "contas_http_requests_in_flight",
+            "Requests received and not yet answered.",
+            self.in_flight.load(Relaxed),
+        );
+        header(
+            &mut out,
+            "contas_db_pool_connections",
+            "gauge",
+            "Open connections of the store's pool: in_use (lent to a query) or idle.",
+        );
+        let idle = pool.idle.min(pool.open);
+        let _ = writeln!(
+            out,
+            "contas_db_pool_connections{{state=\"in_use\"}} {}\ncontas_db_pool_connections{{state=\"idle\"}} {idle}",
+            pool.open - idle
+        );
+        gauge(
+            &mut out,
+            "contas_db_pool_max_connections",
+            "Most connections the store's pool opens.",
+            pool.max_size,
+        );
+        gauge(
+            &mut out,
+            "contas_db_pool_waiting",
+            "Queries waiting now for a pool connection (a wait ends with a connection or the acquire timeout).",
+            pool.waiting,
+        );
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A label value as the text format quotes it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POOL: PoolStatus = PoolStatus {
+        max_size: 16,
+        open: 3,
+        idle: 1,
+        waiting: 0,
+    };
+
+    fn lines_of<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.starts_with(prefix)).collect()
+    }
+
+    #[test]
+    fn counts_by_operation_and_status() {
+        let metrics = Metrics::default();
+        metrics.observe("/accounts", 200, Duration::from_millis(1));
+        metrics.observe("/accounts", 200, Duration::from_millis(1));
+        metrics.observe("/accounts", 403, Duration::from_millis(1));
+        metrics.observe("/balances", 200, Duration::from_millis(1));
+        let text = metrics.render(&POOL);
+        assert_eq!(
+            lines_of(&text, "contas_http_requests_total{"),
+            [
+                r#"contas_http_requests_total{operation="/accounts",status="200"} 2"#,
+                r#"contas_http_requests_total{operation="/accounts",status="403"} 1"#,
+                r#"contas_http_requests_total{operation="/balances",status="200"} 1"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn latency_lands_in_the_first_bucket_that_holds_it() {
+        let metrics = Metrics::default();
+        metrics.observe("/find", 200, Duration::from_micros(10_000)); // le 0.01
+        metrics.observe("/find", 200, Duration::from_micros(10_001)); // le 0.015
+        metrics.observe("/find", 200, Duration::from_secs(60)); // +Inf only
+        let text = metrics.render(&POOL);
+        let bucket = |le: &str| {
+            let prefix = format!(
+                r#"contas_http_request_duration_seconds_bucket{{operation="/find",le="{le}"}} "#
+            );
+            lines_of(&text, &prefix)[0][prefix.len()..].to_owned()
+        };
+        assert_eq!(bucket("0.0075"), "0");
+        assert_eq!(bucket("0.01"), "1");
+        assert_eq!(bucket("0.015"), "2");
+        assert_eq!(bucket("15"), "2");
+        assert_eq!(bucket("+Inf"), "3");
+        assert!(
+            text.contains(
+                "contas_http_request_duration_seconds_sum{operation=\"/find\"} 60.020001\n"
+            )
+        );
+        assert!(
+            text.contains("contas_http_request_duration_seconds_count{operation=\"/find\"} 3\n")
+        );
+    }
+
+    #[test]
+    fn operations_past_the_limit_share_one_label() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_OPERATIONS + 5 {
+            metrics.observe(&format!("/route{i}"), 200, Duration::ZERO);
+        }
+        let text = metrics.render(&POOL);
+        assert_eq!(
+            lines_of(&text, "contas_http_requests_total{").len(),
+            MAX_OPERATIONS + 1
+        );
+        assert!(text.contains(r#"contas_http_requests_total{operation="other",status="200"} 5"#));
+    }
+
+    #[test]
+    fn in_flight_requests_are_counted_until_dropped() {
+        let metrics = Metrics::default();
+        let first = metrics.in_flight();
+        let second = metrics.in_flight();
+        drop(first);
+        assert!(
+            metrics
+                .render(&POOL)
+                .contains("\ncontas_http_requests_in_flight 1\n")
+        );
+        drop(second);
+        assert!(
+            metrics
+                .render(&POOL)
+                .contains("\ncontas_http_requests_in_flight 0\n")
+        );
+    }
+
+    #[test]
+    fn pool_gauges() {
+        let text = Metrics::default().render(&PoolStatus {
+            max_size: 16,
+            open: 5,
+            idle: 2,
+            waiting: 4,
+        });
+        for line in [
+            r#"contas_db_pool_connections{state="in_use"} 3"#,
+            r#"contas_db_pool_connections{state="idle"} 2"#,
+            "contas_db_pool_max_connections 16",
+            "contas_db_pool_waiting 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\c\nd"#);
+    }
+}
