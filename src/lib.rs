@@ -11,6 +11,7 @@
 pub mod db;
 pub mod domain;
 pub mod embedded_pg;
+pub mod healthcheck;
 pub mod http;
 pub mod import;
 pub mod repo;
