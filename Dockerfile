@@ -6,10 +6,10 @@
 # Overridable so CI can build offline from local images (.ci/containers).
 ARG RUST_IMAGE=rust:1.89-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
-# The image the binary is taken from, at /out/contas: the `builder` stage
-# below, or (in CI) an image holding a binary built on the host.
-ARG BINARY_FROM=builder
 
+# Yields /out/contas. CI replaces this stage with a directory holding a
+# binary built on the host: `--build-context builder=DIR` (a named context
+# overrides the stage of the same name, in BuildKit and in podman).
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -24,10 +24,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     cargo build --release --locked \
     && install -D -m 0755 target/release/contas /out/contas
 
-FROM ${BINARY_FROM} AS binary
-
 FROM ${RUNTIME_IMAGE}
-COPY --from=binary /out/contas /usr/local/bin/contas
+COPY --from=builder /out/contas /usr/local/bin/contas
 # A containerised `contas serve` needs DATABASE_URL: the image has no
 # PostgreSQL binaries for the embedded cluster.
 ENV CONTAS_BIND=0.0.0.0:8080
