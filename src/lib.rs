@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod duration;
 pub mod embedded_pg;
+pub mod healthcheck;
 pub mod http;
 pub mod import;
 pub mod logging;

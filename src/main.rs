@@ -2,7 +2,7 @@ use anyhow::{Context, Result, ensure};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
 use contas::http::limits::RequestLimits;
-use contas::{db, duration, import, seed};
+use contas::{db, duration, healthcheck, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -36,7 +36,17 @@ enum Command {
         quiet: bool,
     },
     /// Generate and load a synthetic bank for demos and benchmarks.
-    Seed(seed::SeedArgs),
+    Seed {
+        #[command(flatten)]
+        args: seed::SeedArgs,
+        /// Do nothing when the store holds a brand already, so a container
+        /// that seeds on every start leaves existing data alone.
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// Exit 0 when the local `contas serve` is ready, 1 otherwise (for
+    /// container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,13 +101,18 @@ async fn main() -> Result<()> {
             println!("{summary}");
             Ok(())
         }
-        Command::Seed(args) => {
+        Command::Seed { args, if_empty } => {
             let pool = connect(required_url(cli.database_url)?).await?;
             db::migrate(&pool).await.context("applying migrations")?;
+            if if_empty && !seed::is_empty(&pool).await? {
+                println!("the store holds data already: not seeding");
+                return Ok(());
+            }
             let summary = seed::seed(&pool, &args.config()).await?;
             println!("{summary}");
             Ok(())
         }
+        Command::Healthcheck(args) => healthcheck::check(&args).await,
     }
 }
 
