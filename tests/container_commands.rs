@@ -5,7 +5,7 @@
 mod common;
 
 use common::app::TestApp;
-use common::db::{fresh_database, fresh_pool};
+use common::db::{fresh_database, fresh_pool, take_database_away};
 use common::fixtures::now;
 use sqlx::{ConnectOptions, PgPool};
 use std::net::SocketAddr;
@@ -65,7 +65,7 @@ async fn healthcheck_fails_when_nothing_listens() {
 #[tokio::test]
 async fn healthcheck_fails_while_the_server_is_not_ready() {
     let app = TestApp::spawn(fresh_pool().await, now()).await;
-    app.pool.close().await;
+    take_database_away(&app.pool).await;
     let bind = format!("127.0.0.1:{}", port(&app));
     let output = contas(&["healthcheck", "--bind", &bind], &[]).await;
     assert_eq!(output.status.code(), Some(1));
