@@ -70,7 +70,7 @@ struct RunArgs {
     /// Offered rates of the step-up, requests/s, ascending.
     #[arg(
         long,
-        default_value = "100,200,400,700,1000,1400,2000,2800,4000,5600,8000,11000"
+        default_value = "100,200,400,700,1000,1400,2000,2800,4000,5600,8000,11000,15000,20000"
     )]
     step_rates: String,
     /// The step-up's latency bound: a step passes while p99 stays under it.
