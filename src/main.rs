@@ -1,6 +1,8 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
+use contas::http::AppState;
+use contas::http::auth::ApiToken;
 use contas::{db, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
@@ -45,6 +47,10 @@ struct ServeArgs {
     /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
     #[arg(long, env = "CONTAS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Bearer token every API call must carry (`Authorization: Bearer …`),
+    /// at least 32 characters. Unset: no token is asked for.
+    #[arg(long, env = "CONTAS_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
 }
 
 #[tokio::main]
@@ -106,6 +112,13 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
 }
 
 async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
+    // Configuration mistakes end the start before any database work.
+    let api_token = args
+        .api_token
+        .as_deref()
+        .map(ApiToken::new)
+        .transpose()
+        .context("CONTAS_API_TOKEN is not usable")?;
     let pool = match database_url {
         Some(url) => {
             let pool = connect(
@@ -127,8 +140,12 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
+    let mut state = AppState::new(pool);
+    if let Some(token) = api_token {
+        state = state.with_api_token(token);
+    }
     tracing::info!(address = %args.bind, "serving");
-    contas::http::serve(listener, pool)
+    contas::http::serve(listener, state)
         .await
         .context("serving HTTP")
 }

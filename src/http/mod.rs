@@ -2,6 +2,7 @@
 //! size, panics), and the error envelope.
 
 pub mod accounts;
+pub mod auth;
 pub mod commons;
 pub mod docs;
 pub mod error;
@@ -13,7 +14,7 @@ pub mod responses;
 use crate::repo::Repository;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,11 +26,13 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 
-/// What handlers share: the store, and the clock that says what "today" is.
+/// What handlers share: the store, and the clock that says what "today" is;
+/// and the token API calls must carry, if one is configured.
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repository,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    api_token: Option<auth::ApiToken>,
 }
 
 impl AppState {
@@ -45,6 +48,15 @@ impl AppState {
         Self {
             repo: Repository::new(pool),
             clock: Arc::new(clock),
+            api_token: None,
+        }
+    }
+
+    /// Every API operation will require `Authorization: Bearer <token>`.
+    pub fn with_api_token(self, token: auth::ApiToken) -> Self {
+        Self {
+            api_token: Some(token),
+            ..self
         }
     }
 
@@ -54,7 +66,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/account-discovery", post(accounts::discover))
         .route("/accounts", post(accounts::list))
         .route("/find", post(accounts::find))
@@ -67,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/overdraft-limits", post(accounts::overdraft_limits))
         .route("/check-account-holder", post(commons::check_account_holder))
         .layer(middleware::from_fn(require_acceptable));
+    // Only the operations: probes and the published contract stay open.
+    if let Some(token) = state.api_token.clone() {
+        api = api.layer(middleware::from_fn_with_state(token, auth::require_token));
+    }
     Router::new()
         .merge(api)
         .merge(docs::router())
@@ -83,8 +99,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-pub async fn serve(listener: tokio::net::TcpListener, pool: PgPool) -> std::io::Result<()> {
-    axum::serve(listener, router(AppState::new(pool)))
+pub async fn serve<L>(listener: L, state: AppState) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }
@@ -189,20 +209,17 @@ async fn envelope(request: Request, next: Next) -> Response {
         }
         ErrorMeta::None => {}
     }
-    let status = if response.status().is_success() {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        response.status()
-    };
-    (
-        status,
-        [(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    if response.status().is_success() {
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    // The error's own headers (a `WWW-Authenticate` challenge) stay.
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    Response::from_parts(parts, body.to_string().into())
 }
 
 #[cfg(test)]

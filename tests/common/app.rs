@@ -18,6 +18,7 @@ pub struct TestApp {
 pub struct TestResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
@@ -33,9 +34,14 @@ impl TestResponse {
 impl TestApp {
     /// Serves `pool` with "now" pinned to `now`.
     pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
+        Self::spawn_state(AppState::with_clock(pool.clone(), move || now), pool).await
+    }
+
+    /// Serves `state`, built over `pool`.
+    pub async fn spawn_state(state: AppState, pool: PgPool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(AppState::with_clock(pool.clone(), move || now));
+        let app = router(state);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             base,
@@ -78,6 +84,7 @@ impl TestApp {
             .headers()
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             panic!(
@@ -89,6 +96,7 @@ impl TestApp {
         TestResponse {
             status,
             content_type,
+            headers,
             body,
         }
     }
