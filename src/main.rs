@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
 use contas::http::AppState;
 use contas::http::auth::ApiToken;
+use contas::http::tls::{TlsFiles, TlsListener};
 use contas::{db, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
@@ -47,6 +48,17 @@ struct ServeArgs {
     /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
     #[arg(long, env = "CONTAS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// PEM certificate chain of the service. With --tls-key and
+    /// --tls-client-ca: HTTPS that admits only clients with a certificate
+    /// from that CA.
+    #[arg(long, env = "CONTAS_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CONTAS_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) that issue the clients' certificates.
+    #[arg(long, env = "CONTAS_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
     /// Bearer token every API call must carry (`Authorization: Bearer …`),
     /// at least 32 characters. Unset: no token is asked for.
     #[arg(long, env = "CONTAS_API_TOKEN", hide_env_values = true)]
@@ -113,6 +125,9 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
 
 async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     // Configuration mistakes end the start before any database work.
+    let tls = TlsFiles::from_parts(args.tls_cert, args.tls_key, args.tls_client_ca)?
+        .map(|files| files.server_config())
+        .transpose()?;
     let api_token = args
         .api_token
         .as_deref()
@@ -144,10 +159,17 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     if let Some(token) = api_token {
         state = state.with_api_token(token);
     }
-    tracing::info!(address = %args.bind, "serving");
-    contas::http::serve(listener, state)
-        .await
-        .context("serving HTTP")
+    match tls {
+        Some(config) => {
+            tracing::info!(address = %args.bind, tls = "mutual", "serving");
+            contas::http::serve(TlsListener::new(listener, config)?, state).await
+        }
+        None => {
+            tracing::info!(address = %args.bind, "serving");
+            contas::http::serve(listener, state).await
+        }
+    }
+    .context("serving HTTP")
 }
 
 /// No DATABASE_URL: run a private cluster, load the demo bank into it once,

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod requests;
 pub mod responses;
+pub mod tls;
 
 use crate::repo::Repository;
 use axum::Router;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+/// `listener` is a plain TCP one or a [`tls::TlsListener`].
 pub async fn serve<L>(listener: L, state: AppState) -> std::io::Result<()>
 where
     L: axum::serve::Listener,
