@@ -1,4 +1,4 @@
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
 use contas::http::AppState;
@@ -48,6 +48,10 @@ struct ServeArgs {
     /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
     #[arg(long, env = "CONTAS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// PostgreSQL URL of a read replica. Set: every API query goes there and
+    /// DATABASE_URL (the primary) is used only to apply migrations.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    database_read_url: Option<String>,
     /// PEM certificate chain of the service. With --tls-key and
     /// --tls-client-ca: HTTPS that admits only clients with a certificate
     /// from that CA.
@@ -134,15 +138,34 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
         .map(ApiToken::new)
         .transpose()
         .context("CONTAS_API_TOKEN is not usable")?;
+    let read_options = args
+        .database_read_url
+        .map(|url| {
+            PgConnectOptions::from_str(&url)
+                .context("DATABASE_READ_URL is not a valid PostgreSQL URL")
+        })
+        .transpose()?;
+    if read_options.is_some() && database_url.is_none() {
+        bail!("DATABASE_READ_URL needs DATABASE_URL: migrations are applied on the primary");
+    }
     let pool = match database_url {
         Some(url) => {
-            let pool = connect(
+            let primary = connect(
                 PgConnectOptions::from_str(&url)
                     .context("DATABASE_URL is not a valid PostgreSQL URL")?,
             )
             .await?;
-            db::migrate(&pool).await.context("applying migrations")?;
-            pool
+            db::migrate(&primary).await.context("applying migrations")?;
+            match read_options {
+                // The API only reads: after migrating, the primary is not needed.
+                Some(replica) => {
+                    primary.close().await;
+                    db::connect(replica, 16)
+                        .await
+                        .context("connecting to the read replica (DATABASE_READ_URL)")?
+                }
+                None => primary,
+            }
         }
         None => {
             start_embedded(

@@ -362,8 +362,18 @@ impl Repository {
 
     /// The newest migration applied to the store, if any (readiness).
     pub async fn applied_migration(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        const UNDEFINED_TABLE: &str = "42P01";
+        match sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&self.pool)
             .await
+        {
+            // Nothing migrated yet: on a replica, nothing replayed yet.
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some(UNDEFINED_TABLE) =>
+            {
+                Ok(None)
+            }
+            applied => applied,
+        }
     }
 }
