@@ -83,6 +83,41 @@ impl EmbeddedPostgres {
         })
     }
 
+    /// Makes the cluster under `dir` a streaming replica of this one
+    /// (`pg_basebackup --write-recovery-conf`, unless `dir` already holds
+    /// one) and starts it: a hot standby that serves reads and follows this
+    /// cluster's writes. initdb's `pg_hba.conf` lets local connections
+    /// replicate, and PostgreSQL's defaults (`wal_level = replica`,
+    /// `max_wal_senders = 10`) stream WAL.
+    pub fn start_standby(&self, dir: &Path) -> Result<Self> {
+        let bin = find_binaries()?;
+        let as_root = is_root();
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        if as_root {
+            run(Command::new("chown").arg(format!("{SUPERUSER}:")).arg(dir))?;
+        }
+        let pgdata = dir.join("pgdata");
+        if !pgdata.join("PG_VERSION").exists() {
+            run(server_command(&bin.join("pg_basebackup"), as_root)
+                .arg("--pgdata")
+                .arg(&pgdata)
+                .arg("--host")
+                .arg(&self.dir)
+                .args([
+                    "--port",
+                    &PORT.to_string(),
+                    "--username",
+                    SUPERUSER,
+                    "--no-password",
+                    "--wal-method=stream",
+                    "--checkpoint=fast",
+                    "--write-recovery-conf",
+                ]))
+            .context("pg_basebackup failed")?;
+        }
+        Self::ensure_running(dir)
+    }
+
     /// Stops the cluster (fast shutdown: open sessions are ended).
     pub fn stop(&self) -> Result<()> {
         let bin = find_binaries()?;

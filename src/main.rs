@@ -1,7 +1,10 @@
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
+use contas::http::AppState;
+use contas::http::auth::ApiToken;
 use contas::http::limits::RequestLimits;
+use contas::http::tls::{TlsFiles, TlsListener};
 use contas::{db, duration, healthcheck, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
@@ -76,6 +79,25 @@ struct ServeArgs {
     /// the process exits anyway (with status 1).
     #[arg(long, env = "CONTAS_SHUTDOWN_GRACE", default_value = "20s", value_parser = duration::parse)]
     shutdown_grace: Duration,
+    /// PostgreSQL URL of a read replica. Set: every API query goes there and
+    /// DATABASE_URL (the primary) is used only to apply migrations.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    database_read_url: Option<String>,
+    /// PEM certificate chain of the service. With --tls-key and
+    /// --tls-client-ca: HTTPS that admits only clients with a certificate
+    /// from that CA.
+    #[arg(long, env = "CONTAS_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CONTAS_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) that issue the clients' certificates.
+    #[arg(long, env = "CONTAS_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
+    /// Bearer token every API call must carry (`Authorization: Bearer …`),
+    /// at least 32 characters. Unset: no token is asked for.
+    #[arg(long, env = "CONTAS_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
 }
 
 #[tokio::main]
@@ -167,7 +189,28 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
 }
 
 async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
+    // Configuration mistakes end the start before any database work.
     let serving_pool = args.serving_pool()?;
+    let limits = args.request_limits();
+    let tls = TlsFiles::from_parts(args.tls_cert, args.tls_key, args.tls_client_ca)?
+        .map(|files| files.server_config())
+        .transpose()?;
+    let api_token = args
+        .api_token
+        .as_deref()
+        .map(ApiToken::new)
+        .transpose()
+        .context("CONTAS_API_TOKEN is not usable")?;
+    let read_options = args
+        .database_read_url
+        .map(|url| {
+            PgConnectOptions::from_str(&url)
+                .context("DATABASE_READ_URL is not a valid PostgreSQL URL")
+        })
+        .transpose()?;
+    if read_options.is_some() && database_url.is_none() {
+        bail!("DATABASE_READ_URL needs DATABASE_URL: migrations are applied on the primary");
+    }
     let options = match database_url {
         Some(url) => {
             let options = PgConnectOptions::from_str(&url)
@@ -177,26 +220,37 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
             let pool = connect(options.clone()).await?;
             db::migrate(&pool).await.context("applying migrations")?;
             pool.close().await;
-            options
+            // The API only reads: with a replica, the primary is not needed
+            // after migrating.
+            read_options.unwrap_or(options)
         }
         None => {
             start_embedded(
-                args.data_dir
-                    .clone()
-                    .unwrap_or_else(embedded_pg::default_data_dir),
+                args.data_dir.unwrap_or_else(embedded_pg::default_data_dir),
                 args.bind,
             )
             .await?
         }
     };
-    let pool = serving_pool.open(options);
+    let mut state = AppState::new(serving_pool.open(options));
+    if let Some(token) = api_token {
+        state = state.with_api_token(token);
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
-    tracing::info!(address = %args.bind, "serving");
-    contas::http::serve(listener, pool, args.request_limits(), args.shutdown_grace)
-        .await
-        .context("serving HTTP")
+    match tls {
+        Some(config) => {
+            tracing::info!(address = %args.bind, tls = "mutual", "serving");
+            let listener = TlsListener::new(listener, config)?;
+            contas::http::serve(listener, state, limits, args.shutdown_grace).await
+        }
+        None => {
+            tracing::info!(address = %args.bind, "serving");
+            contas::http::serve(listener, state, limits, args.shutdown_grace).await
+        }
+    }
+    .context("serving HTTP")
 }
 
 /// No DATABASE_URL: run a private cluster, load the demo bank into it once,

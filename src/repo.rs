@@ -159,6 +159,11 @@ impl Repository {
         self.pool.status()
     }
 
+    /// Refuses further queries and drops idle connections (shutdown).
+    pub fn close_pool(&self) {
+        self.pool.close();
+    }
+
     /// Runs `query` on a pooled connection.
     async fn run<T>(
         &self,
@@ -414,11 +419,22 @@ impl Repository {
 
     /// The newest migration applied to the store, if any (readiness).
     pub async fn applied_migration(&self) -> sqlx::Result<Option<i64>> {
-        self.run(async |c| {
-            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(c)
-                .await
-        })
-        .await
+        const UNDEFINED_TABLE: &str = "42P01";
+        let applied = self
+            .run(async |c| {
+                sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(c)
+                    .await
+            })
+            .await;
+        match applied {
+            // Nothing migrated yet: on a replica, nothing replayed yet.
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some(UNDEFINED_TABLE) =>
+            {
+                Ok(None)
+            }
+            applied => applied,
+        }
     }
 }

@@ -89,6 +89,16 @@ impl ApiError {
         )
     }
 
+    /// No valid credentials; the caller adds the `WWW-Authenticate` challenge.
+    pub fn unauthorized(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "Unauthorized",
+            detail,
+        )
+    }
+
     pub fn forbidden(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, "Forbidden", detail)
     }

@@ -12,6 +12,12 @@ use serde::de::DeserializeOwned;
 /// key/value pairs each stays well under it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Deepest nesting of arrays and objects accepted in a body. The contract's
+/// deepest request (`consent.resources[].resourceLegacyId[].key`) nests six
+/// levels; the bound leaves room for that to grow while refusing, before any
+/// parsing, documents built to exhaust the parser's stack or time.
+pub const MAX_JSON_DEPTH: usize = 32;
+
 /// A JSON body of type `T`; rejections name the offending field's path.
 pub struct ContractJson<T>(pub T);
 
@@ -62,6 +68,11 @@ fn is_json(value: Option<&axum::http::HeaderValue>) -> bool {
 
 /// Deserializes `bytes` as `T`, reporting where in the document it failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if nesting_exceeds(bytes, MAX_JSON_DEPTH) {
+        return Err(ApiError::malformed_body(format!(
+            "the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
         .map_err(rejection)
 }
@@ -69,6 +80,38 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// The same for a body already read as a JSON value.
 pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(rejection)
+}
+
+/// Whether the brackets of `bytes`, outside strings, nest deeper than `limit`.
+/// One pass over the bytes; whether the JSON is otherwise valid is the
+/// parser's business.
+fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -109,6 +152,16 @@ mod tests {
         assert!(!ok("text/plain"));
         assert!(!ok("application/jsonx"));
         assert!(!is_json(None));
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        assert!(!nesting_exceeds(b"[[1]]", 2));
+        assert!(nesting_exceeds(b"[[[1]]]", 2));
+        assert!(nesting_exceeds(br#"{"a":{"b":[{}]}}"#, 3));
+        assert!(!nesting_exceeds(br#"{"a":{"b":[]}, "c":{"d":[]}}"#, 3));
+        assert!(!nesting_exceeds(br#"["[[[[", "\\", "\"[[[["]"#, 1));
+        assert!(nesting_exceeds(br#"["\\", [[]]]"#, 2));
     }
 
     #[derive(serde::Deserialize, Debug)]

@@ -2,6 +2,7 @@
 //! size, panics), and the error envelope.
 
 pub mod accounts;
+pub mod auth;
 pub mod commons;
 pub mod docs;
 pub mod error;
@@ -12,13 +13,14 @@ pub mod requests;
 pub mod responses;
 mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 use crate::db::QueryPool;
 use crate::metrics::Metrics;
 use crate::repo::Repository;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -33,12 +35,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub use shutdown::{ServeError, serve};
 
 /// What handlers share: the store, the clock that says what "today" is,
-/// and the metrics.
+/// the metrics, and the token API calls must carry, if one is configured.
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repository,
     pub metrics: Arc<Metrics>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    api_token: Option<auth::ApiToken>,
 }
 
 impl AppState {
@@ -55,6 +58,15 @@ impl AppState {
             repo: Repository::new(pool.into()),
             metrics: Arc::default(),
             clock: Arc::new(clock),
+            api_token: None,
+        }
+    }
+
+    /// Every API operation will require `Authorization: Bearer <token>`.
+    pub fn with_api_token(self, token: auth::ApiToken) -> Self {
+        Self {
+            api_token: Some(token),
+            ..self
         }
     }
 
@@ -70,7 +82,7 @@ pub fn router(state: AppState) -> Router {
 
 pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
     let metrics = state.metrics.clone();
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/account-discovery", post(accounts::discover))
         .route("/accounts", post(accounts::list))
         .route("/find", post(accounts::find))
@@ -83,6 +95,10 @@ pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
         .route("/overdraft-limits", post(accounts::overdraft_limits))
         .route("/check-account-holder", post(commons::check_account_holder))
         .layer(middleware::from_fn(require_acceptable));
+    // Only the operations: probes and the published contract stay open.
+    if let Some(token) = state.api_token.clone() {
+        api = api.layer(middleware::from_fn_with_state(token, auth::require_token));
+    }
     Router::new()
         .merge(limits.apply(api))
         .merge(docs::router())
@@ -183,25 +199,19 @@ async fn envelope(request: Request, next: Next) -> Response {
         }
         ErrorMeta::None => {}
     }
-    let status = if response.status().is_success() {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        response.status()
-    };
-    let mut rendered = (
-        status,
-        [(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        )],
-        body.to_string(),
-    )
-        .into_response();
-    // What outer layers learn from the response (its route) survives.
-    let extensions = std::mem::take(response.extensions_mut());
-    rendered.extensions_mut().extend(extensions);
-    rendered.extensions_mut().insert(ErrorCode(error.code));
-    rendered
+    if response.status().is_success() {
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    // The error's own headers (a `WWW-Authenticate` challenge) and what
+    // outer layers learn from the response (its route) stay.
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    parts.extensions.insert(ErrorCode(error.code));
+    Response::from_parts(parts, body.to_string().into())
 }
 
 #[cfg(test)]

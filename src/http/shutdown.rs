@@ -4,7 +4,6 @@
 
 use super::limits::RequestLimits;
 use super::{AppState, router_with_limits};
-use crate::db::QueryPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -20,15 +19,21 @@ pub enum ServeError {
     GraceExpired(Duration),
 }
 
-/// Serves `pool` on `listener` until a shutdown signal. `Ok` means every
-/// request in progress at the signal was answered and the pool was closed.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    pool: QueryPool,
+/// Serves `state` on `listener` (plain TCP or a [`super::tls::TlsListener`])
+/// until a shutdown signal. `Ok` means every request in progress at the
+/// signal was answered and the pool was closed.
+pub async fn serve<L>(
+    listener: L,
+    state: AppState,
     limits: RequestLimits,
     grace: Duration,
-) -> Result<(), ServeError> {
-    let app = router_with_limits(AppState::new(pool.clone()), limits);
+) -> Result<(), ServeError>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let repo = state.repo.clone();
+    let app = router_with_limits(state, limits);
     let signalled = Arc::new(Notify::new());
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let signalled = signalled.clone();
@@ -43,7 +48,7 @@ pub async fn serve(
     });
     let drained = async {
         server.await?;
-        pool.close();
+        repo.close_pool();
         tracing::info!("every request answered; database pool closed");
         Ok(())
     };

@@ -23,6 +23,7 @@ pub struct TestApp {
 pub struct TestResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
@@ -102,6 +103,7 @@ impl TestApp {
             .headers()
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             panic!(
@@ -113,6 +115,7 @@ impl TestApp {
         TestResponse {
             status,
             content_type,
+            headers,
             body,
         }
     }

@@ -1,0 +1,87 @@
+//! Private PostgreSQL clusters a test may stop or replicate, unlike the
+//! shared test server. Each lives in its own temporary directory, listens
+//! only on a socket there, and is stopped and removed on drop.
+
+use contas::embedded_pg::EmbeddedPostgres;
+use sqlx::PgPool;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+pub struct TempCluster {
+    pub cluster: EmbeddedPostgres,
+    // Dropped after the cluster is stopped (fields drop in order).
+    _dir: tempfile::TempDir,
+}
+
+impl TempCluster {
+    /// A new, empty cluster.
+    pub async fn primary() -> Self {
+        Self::start(EmbeddedPostgres::ensure_running).await
+    }
+
+    /// A hot standby streaming from `primary`, made with `pg_basebackup`.
+    pub async fn standby_of(primary: &TempCluster) -> Self {
+        let primary = primary.cluster.clone();
+        Self::start(move |dir| primary.start_standby(dir)).await
+    }
+
+    async fn start(
+        start: impl FnOnce(&std::path::Path) -> anyhow::Result<EmbeddedPostgres> + Send + 'static,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // As root the server runs as `postgres`, which must reach the directory.
+        std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+        let data = dir.path().join("pg");
+        let cluster = tokio::task::spawn_blocking(move || start(&data))
+            .await
+            .unwrap()
+            .expect("starting a private PostgreSQL cluster");
+        Self { cluster, _dir: dir }
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        self.cluster.url(database)
+    }
+
+    pub async fn pool(&self, database: &str) -> PgPool {
+        contas::db::connect(self.cluster.connect_options(database), 2)
+            .await
+            .expect("connecting to a private cluster")
+    }
+
+    pub fn stop(&self) {
+        self.cluster.stop().expect("stopping a private cluster");
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        // Already stopped by the test, or stopping now: either is fine.
+        let _ = self.cluster.stop();
+    }
+}
+
+/// Waits until `standby` has replayed everything `primary` has written so far.
+pub async fn wait_for_replay(primary: &PgPool, standby: &PgPool) {
+    let target: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(primary)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let caught_up: bool =
+            sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn")
+                .bind(&target)
+                .fetch_one(standby)
+                .await
+                .unwrap();
+        if caught_up {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the standby did not replay up to {target} within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
