@@ -1,18 +1,18 @@
 //! PostgreSQL stops under load and comes back: requests fail fast with the
 //! contract's 503, readiness turns false, and the service recovers by itself.
-//! The test runs a private cluster, the only one it may stop.
+//! The test runs a private cluster (`common::cluster`), the only one it may
+//! stop.
 
 mod common;
 
 use common::app::TestApp;
+use common::cluster::TempCluster;
 use common::fixtures::*;
 use common::stall::TableLock;
 use contas::db::ServingPool;
-use contas::embedded_pg::EmbeddedPostgres;
 use contas::http::limits::RequestLimits;
 use contas::http::{AppState, router_with_limits};
 use sqlx::{ConnectOptions, Connection};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -27,24 +27,6 @@ struct Answer {
     status: u16,
 }
 
-async fn cluster(dir: PathBuf) -> EmbeddedPostgres {
-    tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&dir))
-        .await
-        .unwrap()
-        .expect("starting the private PostgreSQL")
-}
-
-/// Stops the cluster when the test ends, passed or failed, before its
-/// directory is removed.
-struct StopOnDrop(EmbeddedPostgres);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        // Already stopped is fine.
-        let _ = self.0.stop();
-    }
-}
-
 async fn ready_status(app: &TestApp) -> u16 {
     app.client
         .get(format!("{}/health/ready", app.base))
@@ -57,16 +39,8 @@ async fn ready_status(app: &TestApp) -> u16 {
 
 #[tokio::test]
 async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    // As root the cluster runs as `postgres`, which must reach the directory.
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let data_dir = dir.path().join("pg");
-    let pg = cluster(data_dir.clone()).await;
-    let _stop_at_end = StopOnDrop(pg.clone());
+    let private = TempCluster::primary().await;
+    let pg = &private.cluster;
     let mut admin = pg.connect_options("postgres").connect().await.unwrap();
     sqlx::query("CREATE DATABASE contas")
         .execute(&mut admin)
@@ -127,9 +101,8 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
 
     let stopping = Instant::now();
     let stopped_pg = pg.clone();
-    tokio::task::spawn_blocking(move || stopped_pg.stop())
+    tokio::task::spawn_blocking(move || stopped_pg.stop().unwrap())
         .await
-        .unwrap()
         .unwrap();
     let down = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -142,7 +115,7 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     assert!(probed.elapsed() < ACQUIRE_TIMEOUT + Duration::from_millis(500));
 
     let restarting = Instant::now();
-    cluster(data_dir).await;
+    private.restart().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while ready_status(&app).await != 200 {
         assert!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub struct TempCluster {
     pub cluster: EmbeddedPostgres,
     // Dropped after the cluster is stopped (fields drop in order).
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TempCluster {
@@ -36,7 +36,7 @@ impl TempCluster {
             .await
             .unwrap()
             .expect("starting a private PostgreSQL cluster");
-        Self { cluster, _dir: dir }
+        Self { cluster, dir }
     }
 
     pub fn url(&self, database: &str) -> String {
@@ -51,6 +51,15 @@ impl TempCluster {
 
     pub fn stop(&self) {
         self.cluster.stop().expect("stopping a private cluster");
+    }
+
+    /// Starts a stopped primary again on its data.
+    pub async fn restart(&self) {
+        let data = self.dir.path().join("pg");
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&data))
+            .await
+            .unwrap()
+            .expect("restarting a private PostgreSQL cluster");
     }
 }
 
