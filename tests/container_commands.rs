@@ -101,9 +101,21 @@ async fn healthcheck_refuses_an_answer_that_is_not_http() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bind = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut stream, _) = listener.accept().await.unwrap();
+        // Read the whole request before answering: closing a socket with
+        // unread input sends a reset, which can reach the probe before the
+        // banner does and make it fail for another reason.
+        let mut request = Vec::new();
+        while !request.ends_with(b"\r\n\r\n") {
+            let mut byte = [0; 1];
+            if stream.read(&mut byte).await.unwrap() == 0 {
+                break;
+            }
+            request.push(byte[0]);
+        }
         stream.write_all(b"SSH-2.0-OpenSSH\r\n").await.unwrap();
+        stream.shutdown().await.unwrap();
     });
     let output = contas(&["healthcheck", "--bind", &bind], &[]).await;
     assert_eq!(output.status.code(), Some(1));
