@@ -8,18 +8,7 @@ use common::db::fresh_pool;
 use common::fixtures::now;
 
 async fn get(app: &TestApp, path: &str) -> (u16, String, String) {
-    let response = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    (status, content_type, response.text().await.unwrap())
+    app.get_outside_contract(path).await
 }
 
 #[tokio::test]

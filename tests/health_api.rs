@@ -7,13 +7,8 @@ use common::db::{fresh_pool, take_database_away};
 use common::fixtures::now;
 
 async fn get(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
-    let response = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    let (status, _, body) = app.get_outside_contract(path).await;
+    (status, serde_json::from_str(&body).unwrap())
 }
 
 #[tokio::test]

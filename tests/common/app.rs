@@ -81,6 +81,24 @@ impl TestApp {
         .await
     }
 
+    /// GETs a path outside the Accounts contract (probes, docs, the published
+    /// files): status, content type and body text, not validated.
+    pub async fn get_outside_contract(&self, path: &str) -> (u16, String, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the service answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, response.text().await.unwrap())
+    }
+
     /// Sends anything; the response is validated against the contract.
     pub async fn send(
         &self,
