@@ -1202,3 +1202,98 @@ async fn prepaid_accounts_need_no_branch_and_limits_may_be_empty() {
     .unwrap();
     assert!(all_null);
 }
+
+// ---- the first load of an empty store ------------------------------------------
+
+/// Indexes and constraints of `transactions` as the catalog prints them,
+/// with their validity.
+async fn transactions_schema(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT pg_get_indexdef(indexrelid) || CASE WHEN indisvalid THEN '' ELSE ' (invalid)' END
+           FROM pg_index WHERE indrelid = 'transactions'::regclass
+          UNION ALL
+         SELECT conname || ' ' || pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' (not valid)' END
+           FROM pg_constraint WHERE conrelid = 'transactions'::regclass
+          ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_first_load_gives_the_store_and_schema_a_later_import_gives() {
+    // First load: the store is empty, so keys and the statement index are
+    // deferred to the end of the file.
+    let first = fresh_pool().await;
+    let migrated = transactions_schema(&first).await;
+    assert!(
+        migrated
+            .iter()
+            .any(|d| d.contains("FOREIGN KEY (account_id)"))
+            && migrated
+                .iter()
+                .any(|d| d.contains("transactions_statement")),
+        "{migrated:#?}"
+    );
+    load_ok(&first, &long_file()).await;
+    assert_eq!(transactions_schema(&first).await, migrated);
+
+    // The same rows through an import that keeps every check: the accounts
+    // exist already, so nothing is deferred.
+    let later = fresh_pool().await;
+    load_ok(&later, &setup()).await;
+    load_ok(&later, &long_file()).await;
+    assert_same(
+        &dump_content(&later).await,
+        &dump_content(&first).await,
+        "first load vs later import",
+    );
+
+    // The restored key is enforced.
+    let orphan = sqlx::query(
+        "INSERT INTO transactions (account_id, legacy_key, transaction_id, completed_authorised_payment_type,
+                credit_debit_type, transaction_name, type, amount, currency, transaction_date_time, booking_date)
+         SELECT -1, legacy_key, transaction_id, completed_authorised_payment_type, credit_debit_type,
+                transaction_name, type, amount, currency, transaction_date_time, booking_date
+           FROM transactions LIMIT 1",
+    )
+    .execute(&first)
+    .await
+    .expect_err("a transaction without its account");
+    assert_eq!(
+        orphan.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23503"),
+        "{orphan}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_first_load_leaves_the_schema_as_migrated() {
+    let pool = fresh_pool().await;
+    let migrated = transactions_schema(&pool).await;
+    let mut file = long_file();
+    file.push(tx(CHECKING, "BAD", "-1.00", "2026-11-20T10:00:00Z"));
+    rejected(load(&pool, &file).await);
+    assert!(is_empty(&pool).await);
+    assert_eq!(transactions_schema(&pool).await, migrated);
+}
+
+#[tokio::test]
+async fn an_import_into_a_store_with_data_does_not_wait_for_readers() {
+    let pool = fresh_pool().await;
+    load_ok(&pool, &setup()).await;
+    // A reader in the middle of a transaction over both tables.
+    let mut reader = pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM accounts JOIN transactions t ON t.account_id = accounts.id")
+        .execute(&mut *reader)
+        .await
+        .unwrap();
+    let file = full_file();
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(30), load(&pool, &file))
+        .await
+        .expect("the import waited for the reader")
+        .unwrap();
+    assert_eq!(summary.transactions, 5);
+    reader.rollback().await.unwrap();
+}

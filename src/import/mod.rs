@@ -8,6 +8,7 @@
 //! path ([`import_records`]).
 
 mod copy;
+mod first_load;
 mod record;
 mod validate;
 mod writer;
@@ -390,10 +391,11 @@ where
     I: Iterator<Item = io::Result<Input>>,
 {
     let started = Instant::now();
-    let tx = pool
+    let mut tx = pool
         .begin()
         .await
         .context("starting the import's transaction")?;
+    let deferred = first_load::defer_checks(&mut tx).await?;
     let applied = Arc::new(AtomicU64::new(0));
     let cancelled = Arc::new(AtomicBool::new(false));
     // Room for a whole batch ahead, so reading goes on while a batch is written.
@@ -487,7 +489,12 @@ where
             .context("rolling back the import")?;
         return Err(errors.into_error().into());
     }
-    outcome.tx.commit().await.context("committing the import")?;
+    let mut tx = outcome.tx;
+    if let Some(deferred) = deferred {
+        tracing::info!("first load: rebuilding the deferred indexes and validating foreign keys");
+        deferred.restore(&mut tx).await?;
+    }
+    tx.commit().await.context("committing the import")?;
     summary.stale_balances = outcome.stats.stale_balances;
     summary.duplicate_transactions = outcome.stats.duplicate_transactions;
     summary.unchanged_snapshots = outcome.stats.unchanged_snapshots;

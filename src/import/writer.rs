@@ -310,8 +310,6 @@ pub(crate) async fn run(
 }
 
 struct Writer {
-    /// Whether streamed rows may skip the foreign-key check of their
-    /// account (see [`run`]).
     /// Taken while a COPY streams.
     tx: Option<Transaction<'static, Postgres>>,
     brands: Vec<BrandState>,
