@@ -190,10 +190,18 @@ impl ServingPool {
     /// itself, since a connection that broke is discarded and one idle long
     /// enough to have outlived a restart is pinged before use (see
     /// [`QueryPool`]).
+    ///
+    /// Its statements run on generic plans from the first call: each is
+    /// written for one plan (tests/query_plans.rs checks their shapes), and
+    /// planning a short query costs more than running it. Left to choose,
+    /// PostgreSQL re-planned the `/accounts` list at every call.
     pub fn open(&self, options: PgConnectOptions) -> QueryPool {
         let statement_timeout = format!("{}ms", self.statement_timeout.as_millis());
         QueryPool::new(
-            options.options([("statement_timeout", statement_timeout)]),
+            options.options([
+                ("statement_timeout", statement_timeout.as_str()),
+                ("plan_cache_mode", "force_generic_plan"),
+            ]),
             self.max_connections as usize,
             self.acquire_timeout,
         )

@@ -14,8 +14,8 @@ use sqlx::types::Json;
 /// The page's ids come from an index-only scan, so a deep page skips index
 /// entries, not table rows (which, for data loaded day by day, sit on as many
 /// pages as there are entries); only the page's own rows are then read.
-/// The credit/debit filter is not in the index: a filtered page reads the
-/// rows it skips, which only the rare filtered request pays for.
+/// The credit/debit filter's column is carried in the index, so filtered
+/// pages skip entries the same way (and one generic plan fits both).
 /// Parameters: account, from, to, credit/debit filter (or NULL), limit, offset.
 pub const STATEMENT_PAGE: &str = "
     SELECT t.transaction_id, t.completed_authorised_payment_type, t.credit_debit_type,

@@ -1,11 +1,14 @@
 //! The statement query must read its page straight off the
 //! `transactions_statement` index: no sort of an account's history, and a
 //! deep page skips index entries only (an index-only scan), never rows.
+//! The service's connections force generic plans (`ServingPool`), so each
+//! check here is of the generic plan, the one the service runs.
 
 mod common;
 
 use common::db::fresh_pool;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn node_types(plan: &Value, out: &mut Vec<String>) {
     if let Some(kind) = plan["Node Type"].as_str() {
@@ -18,6 +21,59 @@ fn node_types(plan: &Value, out: &mut Vec<String>) {
     for child in plan["Plans"].as_array().into_iter().flatten() {
         node_types(child, out);
     }
+}
+
+/// A SQL literal (the arguments here are the tests' own values).
+fn literal(value: Option<&str>) -> String {
+    value.map_or("NULL".to_owned(), |v| {
+        format!("'{}'", v.replace('\'', "''"))
+    })
+}
+
+/// EXPLAIN ANALYZE of `sql`'s generic plan, run with `args`.
+async fn generic_plan(
+    connection: &mut sqlx::PgConnection,
+    sql: &str,
+    types: &str,
+    args: &[Option<&str>],
+) -> Value {
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    // A name of its own each time: sqlx's cached statements must survive.
+    static PREPARED: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("checked_{}", PREPARED.fetch_add(1, Ordering::Relaxed));
+    sqlx::raw_sql(&format!("PREPARE {name}({types}) AS {sql}"))
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    let args: Vec<String> = args.iter().map(|a| literal(*a)).collect();
+    let plan: Value = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({})",
+        args.join(", ")
+    ))
+    .fetch_one(&mut *connection)
+    .await
+    .unwrap();
+    plan[0]["Plan"].clone()
+}
+
+#[tokio::test]
+async fn the_service_runs_generic_plans() {
+    let options = common::db::fresh_database().await;
+    let pool = contas::db::ServingPool {
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        statement_timeout: std::time::Duration::from_secs(5),
+    }
+    .open(options);
+    let mut lease = pool.acquire().await.unwrap();
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(lease.connection())
+        .await
+        .unwrap();
+    assert_eq!(mode, "force_generic_plan");
 }
 
 #[tokio::test]
@@ -40,26 +96,30 @@ async fn a_statement_page_is_an_index_range_scan_then_reads_its_rows_by_id() {
         .await
         .unwrap();
     for credit_debit in [None, Some("CREDITO")] {
-        let explain = format!("EXPLAIN (FORMAT JSON) {}", contas::repo::STATEMENT_PAGE);
-        let plan: Value = sqlx::query_scalar(&explain)
-            .bind(1_i64)
-            .bind(chrono::NaiveDate::from_ymd_opt(2025, 11, 20).unwrap())
-            .bind(chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap())
-            .bind(credit_debit)
-            .bind(51_i64)
-            .bind(4950_i64)
-            .fetch_one(&mut *connection)
-            .await
-            .unwrap();
+        let plan = generic_plan(
+            &mut connection,
+            contas::repo::STATEMENT_PAGE,
+            "bigint, date, date, text, bigint, bigint",
+            &[
+                Some("1"),
+                Some("2025-11-20"),
+                Some("2026-11-20"),
+                credit_debit,
+                Some("51"),
+                Some("4950"),
+            ],
+        )
+        .await;
         let mut nodes = Vec::new();
-        node_types(&plan[0]["Plan"], &mut nodes);
-        // Without a filter every column the page's ids need is in the index;
-        // the filter's column is not (see STATEMENT_PAGE).
-        let expected = match credit_debit {
-            None => "Index Only Scan transactions_statement",
-            Some(_) => "Index Scan transactions_statement",
-        };
-        assert!(nodes.iter().any(|n| n == expected), "{nodes:?}");
+        node_types(&plan, &mut nodes);
+        // Every column the page's ids need, the filter's too, is in the
+        // index (see STATEMENT_PAGE).
+        assert!(
+            nodes
+                .iter()
+                .any(|n| n == "Index Only Scan transactions_statement"),
+            "{nodes:?}"
+        );
         assert!(
             nodes.iter().any(|n| n == "Index Scan transactions_pkey"),
             "the page's rows are read by id: {nodes:?}"
