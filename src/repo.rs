@@ -31,6 +31,31 @@ pub const STATEMENT_PAGE: &str = "
       JOIN transactions t ON t.id = page.id
      ORDER BY page.booking_date DESC, page.transaction_date_time DESC, page.id DESC";
 
+/// The owner's available accounts among the consented keys (`/accounts`),
+/// all of them in a stable order: the list is no longer than the consent the
+/// request carries, so one query gives both the total and any page of it.
+///
+/// Each key is looked up on its own (the key index, then that account's
+/// holder row): work in proportion to the consent, whatever the owner holds.
+/// `OFFSET 0` keeps the lookup per key: without it the planner starts from
+/// the owner's holdings and compares each with every key (a company with
+/// 5,000 accounts consenting all of them: 2 s instead of 20 ms). The
+/// statement also keeps one generic plan, where `= ANY($3)` under
+/// `LIMIT`/`OFFSET` had PostgreSQL plan every call (five times the
+/// execution). Parameters: brand, owner, consented keys, type (or NULL).
+pub const CONSENTED_ACCOUNTS: &str = "
+    SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
+           b.brand_name, b.company_cnpj
+      FROM unnest($3::text[]) AS k(legacy_key)
+     CROSS JOIN LATERAL (
+           SELECT a.* FROM accounts a
+             JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
+            WHERE a.brand_id = $1 AND a.legacy_key = k.legacy_key
+           OFFSET 0) a
+      JOIN brands b ON b.brand_id = a.brand_id
+     WHERE a.status = 'AVAILABLE' AND ($4::text IS NULL OR a.type = $4)
+     ORDER BY a.id";
+
 #[derive(Clone)]
 pub struct Repository {
     pool: QueryPool,
@@ -213,61 +238,22 @@ impl Repository {
         .await
     }
 
-    /// How many of the consented keys are available accounts of the owner.
-    pub async fn count_consented_accounts(
-        &self,
-        brand_id: &str,
-        owner: &str,
-        keys: &[String],
-        account_type: Option<&str>,
-    ) -> sqlx::Result<i64> {
-        self.run(async |c| {
-            sqlx::query_scalar(
-                "SELECT count(*)
-               FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-              WHERE a.brand_id = $1 AND a.legacy_key = ANY($3) AND a.status = 'AVAILABLE'
-                AND ($4::text IS NULL OR a.type = $4)",
-            )
-            .bind(brand_id)
-            .bind(owner)
-            .bind(keys)
-            .bind(account_type)
-            .fetch_one(c)
-            .await
-        })
-        .await
-    }
-
+    /// See [`CONSENTED_ACCOUNTS`].
     pub async fn consented_accounts(
         &self,
         brand_id: &str,
         owner: &str,
         keys: &[String],
         account_type: Option<&str>,
-        limit: i64,
-        offset: i64,
     ) -> sqlx::Result<Vec<ListedAccount>> {
         self.run(async |c| {
-            sqlx::query_as(
-                "SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
-                    b.brand_name, b.company_cnpj
-               FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-               JOIN brands b ON b.brand_id = a.brand_id
-              WHERE a.brand_id = $1 AND a.legacy_key = ANY($3) AND a.status = 'AVAILABLE'
-                AND ($4::text IS NULL OR a.type = $4)
-              ORDER BY a.id
-              LIMIT $5 OFFSET $6",
-            )
-            .bind(brand_id)
-            .bind(owner)
-            .bind(keys)
-            .bind(account_type)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(c)
-            .await
+            sqlx::query_as(CONSENTED_ACCOUNTS)
+                .bind(brand_id)
+                .bind(owner)
+                .bind(keys)
+                .bind(account_type)
+                .fetch_all(c)
+                .await
         })
         .await
     }

@@ -130,3 +130,78 @@ async fn a_statement_page_is_an_index_range_scan_then_reads_its_rows_by_id() {
         );
     }
 }
+
+fn rows_removed_by_join_filters(plan: &Value) -> f64 {
+    plan["Rows Removed by Join Filter"].as_f64().unwrap_or(0.0)
+        + plan["Plans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(rows_removed_by_join_filters)
+            .sum::<f64>()
+}
+
+/// A company holding many accounts and consenting to all of them: the list
+/// looks each key up on its own, so the work grows with the consent, never
+/// with holdings × keys (a join filter comparing every holding with every
+/// key took 2 s for 5,000 accounts).
+#[tokio::test]
+async fn a_consent_of_many_accounts_is_listed_key_by_key() {
+    const ACCOUNTS: i64 = 400;
+    const COMPANY: &str = "99888777000161";
+    let pool = fresh_pool().await;
+    let brand = contas::seed::DEMO_BRAND;
+    contas::seed::seed(&pool, &contas::seed::SeedConfig::demo())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO customers VALUES ($1, $2, 'Varejo Grande SA')")
+        .bind(brand)
+        .bind(COMPANY)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let keys: Vec<String> = sqlx::query_scalar(
+        "WITH new AS (
+             INSERT INTO accounts (brand_id, legacy_key, legacy_id, type, subtype, compe_code,
+                                   branch_code, number, check_digit, currency, status)
+             SELECT $1, '[[\"number\",\"' || n || '\"]]', jsonb_build_array(jsonb_build_object('key', 'number', 'value', n)),
+                    'CONTA_DEPOSITO_A_VISTA', 'INDIVIDUAL', '336', '0001', n, '1', 'BRL', 'AVAILABLE'
+               FROM (SELECT (90000000 + i)::text AS n FROM generate_series(1, $3) i) s
+             RETURNING id, legacy_key),
+         held AS (INSERT INTO account_holders SELECT $1, $2, id FROM new)
+         SELECT legacy_key FROM new",
+    )
+    .bind(brand)
+    .bind(COMPANY)
+    .bind(ACCOUNTS)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+
+    let mut connection = pool.acquire().await.unwrap();
+    // The array as PostgreSQL writes it, to pass as a literal.
+    let keys: String = sqlx::query_scalar("SELECT $1::text[]::text")
+        .bind(&keys)
+        .fetch_one(&mut *connection)
+        .await
+        .unwrap();
+    let root = &generic_plan(
+        &mut connection,
+        contas::repo::CONSENTED_ACCOUNTS,
+        "text, text, text[], text",
+        &[Some(brand), Some(COMPANY), Some(&keys), None],
+    )
+    .await;
+
+    assert_eq!(
+        root["Actual Rows"].as_f64(),
+        Some(ACCOUNTS as f64),
+        "{root:#}"
+    );
+    let removed = rows_removed_by_join_filters(root);
+    assert!(
+        removed <= ACCOUNTS as f64,
+        "{removed} rows compared and dropped for {ACCOUNTS} keys: {root:#}"
+    );
+}

@@ -58,6 +58,15 @@ impl PageRequest {
         i64::from(self.page) > self.total_pages(total)
     }
 
+    /// This page of a whole list (empty past its end).
+    pub fn slice<T>(self, list: Vec<T>) -> Vec<T> {
+        let skip = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        list.into_iter()
+            .skip(skip)
+            .take(self.size as usize)
+            .collect()
+    }
+
     /// For statements, which are not counted: a page past the first that
     /// came back empty does not exist.
     pub fn is_missing(self, rows_on_page: usize) -> bool {
@@ -99,6 +108,23 @@ mod tests {
         let p3 = PageRequest::new(Some(3), Some(10)).unwrap();
         assert!(!p3.is_past_end(21));
         assert!(p3.is_past_end(20));
+    }
+
+    #[test]
+    fn slices_of_a_whole_list() {
+        let list: Vec<u32> = (1..=25).collect();
+        let page = |n, size| PageRequest::new(Some(n), Some(size)).unwrap();
+        assert_eq!(
+            page(1, 10).slice(list.clone()),
+            (1..=10).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            page(3, 10).slice(list.clone()),
+            (21..=25).collect::<Vec<_>>()
+        );
+        assert!(page(4, 10).slice(list.clone()).is_empty());
+        assert!(page(i64::from(i32::MAX), 1000).slice(list).is_empty());
+        assert!(page(1, 25).slice(Vec::<u32>::new()).is_empty());
     }
 
     #[test]

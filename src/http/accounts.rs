@@ -134,26 +134,21 @@ pub async fn list(
     requests::check_pagination_key(request.pagination_key.as_deref())?;
     scope.require(ACCOUNTS_READ)?;
     let account_type = request.account_type.map(|t| t.as_str());
-    let keys = scope.consented_accounts();
-    let total = state
-        .repo
-        .count_consented_accounts(&scope.brand_id, &scope.owner, keys, account_type)
-        .await?;
-    if page.is_past_end(total) {
-        return Err(ApiError::page_not_found(page.page()));
-    }
-    let rows = state
+    let accounts = state
         .repo
         .consented_accounts(
             &scope.brand_id,
             &scope.owner,
-            keys,
+            scope.consented_accounts(),
             account_type,
-            page.size().into(),
-            page.offset(),
         )
         .await?;
-    let data = rows
+    let total = accounts.len() as i64;
+    if page.is_past_end(total) {
+        return Err(ApiError::page_not_found(page.page()));
+    }
+    let data = page
+        .slice(accounts)
         .into_iter()
         .map(|row| AccountData {
             brand_name: row.brand_name,
