@@ -41,7 +41,11 @@ fn f(v: &Value) -> f64 {
 }
 
 fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "**missed**" }
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
 }
 
 pub fn render(results: &Path, md: &Path) -> Result<()> {
@@ -75,8 +79,28 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
             " — **reduced size (smoke run), not the full-size benchmark**"
         }
     );
-    let _ = writeln!(o, "- Command: `{}`", meta["command"].as_str().unwrap_or("?"));
-    let _ = writeln!(o, "- Service revision: {}", meta["git_rev"].as_str().unwrap_or("?"));
+    let _ = writeln!(
+        o,
+        "- Command: `{}`",
+        meta["command"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(
+        o,
+        "- Service revision: {}",
+        meta["git_rev"].as_str().unwrap_or("?")
+    );
+    if let Some(secs) = meta["elapsed_secs"].as_f64() {
+        let _ = writeln!(
+            o,
+            "- Took {:.1} min end to end ({})",
+            secs / 60.0,
+            if meta["built"].as_bool().unwrap_or(false) {
+                "release builds, seed, load and report"
+            } else {
+                "`--no-build`: seed, load and report"
+            }
+        );
+    }
     let _ = writeln!(
         o,
         "- Load generator: {} clients (connections), step length {} s; PostgreSQL: {}",
@@ -109,7 +133,10 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
         mixed["secs"],
         f(&mixed["achieved_total_rps"])
     );
-    if let (Some(a), Some(b)) = (mixed["server_cpu_ms_per_req"].as_f64(), mixed["pg_cpu_ms_per_req"].as_f64()) {
+    if let (Some(a), Some(b)) = (
+        mixed["server_cpu_ms_per_req"].as_f64(),
+        mixed["pg_cpu_ms_per_req"].as_f64(),
+    ) {
         let _ = writeln!(
             o,
             "CPU per request over the mixed phase: server {a:.3} ms, PostgreSQL backends {b:.3} ms.\n"
@@ -145,7 +172,9 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
     let pg_tps = f(&r["pgbench"]["tps"]);
     let steps = load["steps"].as_array().cloned().unwrap_or_default();
     let find = |name: &str| steps.iter().find(|s| s["op"] == name);
-    let floor = find("floor-404").map(|s| f(&s["max_sustainable_rps"])).unwrap_or(f64::NAN);
+    let floor = find("floor-404")
+        .map(|s| f(&s["max_sustainable_rps"]))
+        .unwrap_or(f64::NAN);
     let last_rate = steps
         .iter()
         .flat_map(|s| s["steps"].as_array().cloned().unwrap_or_default())
@@ -166,9 +195,9 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
     );
     let _ = writeln!(
         o,
-        "| operation | max sustainable req/s | p99 at that step ms | peak achieved req/s | ÷ pgbench -S | ÷ floor | server CPU ms/req | PostgreSQL CPU ms/req | requests |"
+        "| operation | max sustainable req/s | p99 at that step ms | peak achieved req/s | ÷ pgbench -S | ÷ floor | server CPU ms/req | PostgreSQL CPU ms/req | generator CPU ms/req | requests |"
     );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for s in &steps {
         let best = f(&s["max_sustainable_rps"]);
         let at_best = s["steps"]
@@ -183,24 +212,36 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
                 .map(|v| format!("{v:.3}"))
                 .unwrap_or_else(|| "–".into())
         };
-        let (server_cpu, pg_cpu) = (cpu("server_cpu_ms_per_req"), cpu("pg_cpu_ms_per_req"));
+        let (server_cpu, pg_cpu, generator_cpu) = (
+            cpu("server_cpu_ms_per_req"),
+            cpu("pg_cpu_ms_per_req"),
+            cpu("generator_cpu_ms_per_req"),
+        );
         let capped = s["steps"]
             .as_array()
-            .map(|v| v.iter().all(|x| x["errors"] == 0 && f(&x["p99_ms"]) <= f(&load["slo_p99_ms"])))
+            .map(|v| {
+                v.iter()
+                    .all(|x| x["errors"] == 0 && f(&x["p99_ms"]) <= f(&load["slo_p99_ms"]))
+            })
             .unwrap_or(false)
             && best >= last_rate;
         let _ = writeln!(
             o,
-            "| {} | {:.0}{} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {:.0}{} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} |",
             s["op"].as_str().unwrap_or("?"),
             best,
-            if capped { " (top step; limit not reached)" } else { "" },
+            if capped {
+                " (top step; limit not reached)"
+            } else {
+                ""
+            },
             p99,
             f(&s["peak_achieved_rps"]),
             best / pg_tps,
             best / floor,
             server_cpu,
             pg_cpu,
+            generator_cpu,
             s["note"].as_str().unwrap_or("")
         );
     }
@@ -209,7 +250,9 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
     let mem = &load["server_memory"];
     let hwm_mb = f(&mem["vmhwm_kb"]) / 1024.0;
     let peak_mb = f(&mem["rss_kb_peak_sampled"]) / 1024.0;
-    let balances = find("balances").map(|s| f(&s["max_sustainable_rps"])).unwrap_or(f64::NAN);
+    let balances = find("balances")
+        .map(|s| f(&s["max_sustainable_rps"]))
+        .unwrap_or(f64::NAN);
     let by_op = |name: &str| {
         mixed["per_op"]
             .as_array()
@@ -279,6 +322,51 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
         hwm_mb,
         peak_mb,
         met(hwm_mb <= 150.0)
+    );
+    if balances < 0.5 * pg_tps {
+        // The cause, from this run's own measurements: the CPU one /balances
+        // request costs the three processes sharing the cores, at its
+        // sustained step, against pgbench's whole transaction.
+        let at_step = find("balances").and_then(|s| {
+            s["steps"]
+                .as_array()?
+                .iter()
+                .rev()
+                .find(|x| f(&x["offered_rps"]) == balances)
+                .cloned()
+        });
+        let cpu = |k: &str| {
+            at_step
+                .as_ref()
+                .and_then(|x| x[k].as_f64())
+                .unwrap_or(f64::NAN)
+        };
+        let (pg_cpu, server_cpu, generator_cpu) = (
+            cpu("pg_cpu_ms_per_req"),
+            cpu("server_cpu_ms_per_req"),
+            cpu("generator_cpu_ms_per_req"),
+        );
+        let total = pg_cpu + server_cpu + generator_cpu;
+        let cores = f(&meta["cores"]);
+        let pgbench_tx = 1000.0 * cores / pg_tps;
+        let _ = writeln!(
+            o,
+            "\nMeasured cause of the `/balances` miss: at its sustained step one request cost {pg_cpu:.3} ms of \
+             PostgreSQL CPU, {server_cpu:.3} ms of service CPU and {generator_cpu:.3} ms of load-generator CPU: \
+             {total:.3} ms on {cores:.0} shared cores, room for {:.0} req/s ({:.0} % of pgbench -S). A whole \
+             `pgbench -S` transaction, its C client included, costs {pgbench_tx:.3} ms ({cores:.0} cores / \
+             {pg_tps:.0} tps): one round trip to one index probe, where /balances makes two round trips (HTTP, \
+             then SQL) and three probes (the account by key, its holder, its balances). PostgreSQL's share alone \
+             would allow {:.0} % of pgbench -S.",
+            1000.0 * cores / total,
+            100.0 * 1000.0 * cores / total / pg_tps,
+            100.0 * pgbench_tx / pg_cpu
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nWhat limits each target, measured by profiling, and what was changed for it: \
+         [ANALYSIS.md](ANALYSIS.md) (written by hand; this file is generated by `bench/run`)."
     );
     if let Some(notes) = meta["notes"].as_str() {
         let _ = writeln!(o, "\n### Notes\n\n{notes}");
