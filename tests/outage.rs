@@ -95,15 +95,12 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ready_status(&app).await, 200);
     // Queries in progress when the server goes down: every client waits on
-    // a lock when the server stops (and ends the lock's session too).
+    // a lock when the server crashes (which ends the lock's session too).
     let mut lock = TableLock::take(&pg.connect_options("contas"), "accounts").await;
     lock.wait_for_waiters(4).await;
 
     let stopping = Instant::now();
-    let stopped_pg = pg.clone();
-    tokio::task::spawn_blocking(move || stopped_pg.stop().unwrap())
-        .await
-        .unwrap();
+    private.crash().await;
     let down = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let probed = Instant::now();

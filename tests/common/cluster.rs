@@ -53,6 +53,36 @@ impl TempCluster {
         self.cluster.stop().expect("stopping a private cluster");
     }
 
+    /// Stops the cluster the way a crash would: SIGQUIT to the postmaster
+    /// (PostgreSQL's immediate shutdown), so every session ends where it is
+    /// and none releases its locks first. In a fast shutdown a session that
+    /// ends early can release a lock and let a waiting query finish before
+    /// its own session is ended.
+    pub async fn crash(&self) {
+        let pid_file = self.dir.path().join("pg/pgdata/postmaster.pid");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("a running cluster has a postmaster.pid")
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .expect("postmaster.pid starts with the postmaster's pid");
+        // SAFETY: kill(2) with a pid read from a cluster this test started.
+        assert_eq!(
+            unsafe { libc::kill(pid, libc::SIGQUIT) },
+            0,
+            "signalling {pid}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // SAFETY: signal 0 only checks that the process still exists.
+        while unsafe { libc::kill(pid, 0) } == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the postmaster outlived SIGQUIT by 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Starts a stopped primary again on its data.
     pub async fn restart(&self) {
         let data = self.dir.path().join("pg");
