@@ -206,7 +206,7 @@ impl Repository {
     ) -> sqlx::Result<Vec<DiscoverableAccount>> {
         self.run(async |c| {
             sqlx::query_as(
-            "SELECT a.legacy_id, a.type, a.branch_code, a.number, a.check_digit, a.display_name,
+                "SELECT a.legacy_id, a.type, a.branch_code, a.number, a.check_digit, a.display_name,
                     (SELECT json_agg(json_build_array(c.document, c.name) ORDER BY c.document)
                        FROM account_holders ah
                        JOIN customers c ON c.brand_id = ah.brand_id AND c.document = ah.document
@@ -215,10 +215,11 @@ impl Repository {
                JOIN accounts a ON a.id = h.account_id
               WHERE h.brand_id = $1 AND h.document = $2 AND a.status = 'AVAILABLE'
               ORDER BY a.id",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .fetch_all(c).await
+            )
+            .bind(brand_id)
+            .bind(owner)
+            .fetch_all(c)
+            .await
         })
         .await
     }
@@ -293,17 +294,18 @@ impl Repository {
         let row: Option<OwnedBalancesRow> = self
             .run(async |c| {
                 sqlx::query_as(
-            "SELECT a.status, b.available_amount, b.blocked_amount, b.automatically_invested_amount,
-                    b.currency, b.update_date_time
+                    "SELECT a.status, b.available_amount, b.blocked_amount,
+                    b.automatically_invested_amount, b.currency, b.update_date_time
                FROM accounts a
                JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
                LEFT JOIN balances b ON b.account_id = a.id
               WHERE a.brand_id = $1 AND a.legacy_key = $3",
-        )
-        .bind(brand_id)
-        .bind(owner)
-        .bind(key)
-        .fetch_optional(c).await
+                )
+                .bind(brand_id)
+                .bind(owner)
+                .bind(key)
+                .fetch_optional(c)
+                .await
             })
             .await?;
         Ok(row.map(|row| {
