@@ -60,7 +60,7 @@ struct RunArgs {
     /// Offered rate of the mixed regime, requests/s.
     #[arg(long, default_value_t = 300.0)]
     mixed_rate: f64,
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 60.0)]
     mixed_secs: f64,
     #[arg(long, default_value_t = 3.0)]
     warmup_secs: f64,

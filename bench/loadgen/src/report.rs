@@ -27,7 +27,7 @@ against the same cluster, writes `bench/results.json` and regenerates this
 file. `bench/run --help` lists every option (each also has an environment
 variable). The server and the private cluster are stopped on exit.
 
-Regimes: (a) a fixed mixed load (default 300 req/s for 30 s, after a warm-up);
+Regimes: (a) a fixed mixed load (default 300 req/s for 60 s, after a warm-up);
 (b) per operation, a step-up of offered rates; an operation's *maximum
 sustainable throughput* is the highest offered rate whose step kept p99 under
 50 ms with no errors and an achieved rate within 5 % of the offered one.
@@ -253,14 +253,25 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
     let balances = find("balances")
         .map(|s| f(&s["max_sustainable_rps"]))
         .unwrap_or(f64::NAN);
-    let by_op = |name: &str| {
+    let mixed_stat = |name: &str, stat: &str| {
         mixed["per_op"]
             .as_array()
             .and_then(|v| v.iter().find(|s| s["op"] == name))
-            .map(|s| f(&s["p99_ms"]))
+            .map(|s| f(&s[stat]))
             .unwrap_or(f64::NAN)
     };
-    let (deep, p1) = (by_op("transactions-deep"), by_op("transactions-page1"));
+    let (deep, p1) = (
+        mixed_stat("transactions-deep", "p99_ms"),
+        mixed_stat("transactions-page1", "p99_ms"),
+    );
+    // A p99 of a few hundred requests is their few slowest: the sample
+    // sizes and the p50 ratio let a reader judge a ratio near the bound.
+    let deep_sample = format!(
+        "p50 {:.2}×; {:.0} and {:.0} requests",
+        mixed_stat("transactions-deep", "p50_ms") / mixed_stat("transactions-page1", "p50_ms"),
+        mixed_stat("transactions-deep", "requests"),
+        mixed_stat("transactions-page1", "requests"),
+    );
     let deep_note = load["ops"]
         .as_array()
         .and_then(|v| v.iter().find(|x| x["op"] == "transactions-deep"))
@@ -303,7 +314,7 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
     };
     let _ = writeln!(
         o,
-        "| deep transactions page (page 100 at pageSize 50) p99 within 2× of page 1 (mixed load) | {:.2} ms vs {:.2} ms = {:.2}× ({}) | {} |",
+        "| deep transactions page (page 100 at pageSize 50) p99 within 2× of page 1 (mixed load) | {:.2} ms vs {:.2} ms = {:.2}× ({deep_sample}; {}) | {} |",
         deep,
         p1,
         deep / p1,
