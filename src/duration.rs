@@ -32,6 +32,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Writes a duration the way [`parse`] reads it, in the largest whole unit.
+pub fn render(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis > 0 && millis.is_multiple_of(60_000) {
+        format!("{}m", millis / 60_000)
+    } else if millis > 0 && millis.is_multiple_of(1000) {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{millis}ms")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +55,13 @@ mod tests {
         assert_eq!(parse(" 20s "), Ok(Duration::from_secs(20)));
         assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse("1 s"), Ok(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn renders_what_it_parses() {
+        for text in ["500ms", "5s", "2m", "90s", "1500ms"] {
+            assert_eq!(render(parse(text).unwrap()), text);
+        }
     }
 
     #[test]

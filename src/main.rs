@@ -5,11 +5,13 @@ use contas::http::AppState;
 use contas::http::auth::ApiToken;
 use contas::http::limits::RequestLimits;
 use contas::http::tls::{TlsFiles, TlsListener};
+use contas::store_lock::{LockError, LockWait};
 use contas::{db, duration, healthcheck, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,6 +39,8 @@ enum Command {
         /// No progress bar; one summary line at the end.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Generate and load a synthetic bank for demos and benchmarks.
     Seed {
@@ -51,6 +55,34 @@ enum Command {
     /// container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
 }
+
+/// What a writer does while another one (an import, a seed, retention)
+/// holds the store: imports run one after the other, never interleaved.
+#[derive(clap::Args)]
+struct LockArgs {
+    /// Longest to wait for another writer to finish (e.g. `30s`, `5m`); past
+    /// it, exit with status 75 having changed nothing.
+    #[arg(long, default_value = "5m", value_parser = duration::parse)]
+    lock_timeout: Duration,
+    /// Do not wait: exit with status 75 at once, having changed nothing, if
+    /// another writer holds the store.
+    #[arg(long, conflicts_with = "lock_timeout")]
+    no_wait: bool,
+}
+
+impl LockArgs {
+    fn wait(&self) -> LockWait {
+        if self.no_wait {
+            LockWait::NoWait
+        } else {
+            LockWait::UpTo(self.lock_timeout)
+        }
+    }
+}
+
+/// Exit status of a writer that gave up on the store's lock (sysexits'
+/// EX_TEMPFAIL: try again later).
+const EXIT_STORE_BUSY: u8 = 75;
 
 #[derive(clap::Args)]
 struct ServeArgs {
@@ -106,9 +138,24 @@ struct ServeArgs {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
     contas::logging::init();
-    let cli = Cli::parse();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => match e.downcast_ref::<LockError>() {
+            Some(busy @ (LockError::Busy { .. } | LockError::TimedOut { .. })) => {
+                eprintln!("Error: {busy}");
+                ExitCode::from(EXIT_STORE_BUSY)
+            }
+            _ => {
+                eprintln!("Error: {e:?}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
     match cli
         .command
         .unwrap_or(Command::Serve(ServeArgs::parse_defaults()))
@@ -120,16 +167,22 @@ async fn main() -> Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Import { file, quiet } => {
-            let pool = connect(required_url(cli.database_url)?).await?;
+        Command::Import { file, quiet, lock } => {
+            let pool =
+                connect(required_url(cli.database_url)?.application_name("contas import")).await?;
             db::migrate(&pool).await.context("applying migrations")?;
-            let progress = !quiet && std::io::stderr().is_terminal();
-            let summary = import::import_path(&pool, &file, progress).await?;
+            let options = import::ImportOptions {
+                progress: !quiet && std::io::stderr().is_terminal(),
+                lock: lock.wait(),
+                ..import::ImportOptions::default()
+            };
+            let summary = import::import_path(&pool, &file, &options).await?;
             println!("{summary}");
             Ok(())
         }
         Command::Seed { args, if_empty } => {
-            let pool = connect(required_url(cli.database_url)?).await?;
+            let pool =
+                connect(required_url(cli.database_url)?.application_name("contas seed")).await?;
             db::migrate(&pool).await.context("applying migrations")?;
             if if_empty && !seed::is_empty(&pool).await? {
                 println!("the store holds data already: not seeding");

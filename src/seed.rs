@@ -204,7 +204,7 @@ pub async fn seed(pool: &PgPool, config: &SeedConfig) -> Result<SeedSummary> {
     let bank = Bank::plan(config);
     let options = ImportOptions {
         batch_rows: config.batch_rows,
-        progress: false,
+        ..ImportOptions::default()
     };
     let import = import::import_records(pool, bank.records(), &options).await?;
     Ok(SeedSummary {

@@ -231,3 +231,246 @@ async fn serve_without_configuration_serves_the_demo_bank() {
         .stop()
         .unwrap();
 }
+
+// ---- overlapping imports -------------------------------------------------------
+
+/// A file of `count` completed transactions of João's account, then a
+/// pending snapshot of it with the entries named `pending`, then a balance.
+fn joao_file(prefix: &str, count: usize, pending: &[&str], balance_at: &str) -> String {
+    use common::fixtures::{BRAND, JOAO_CHECKING, account_id, now, transaction};
+    let mut out = String::new();
+    for i in 0..count {
+        let at = now() - chrono::Duration::minutes(i as i64);
+        out += &format!(
+            "{}\n",
+            transaction(JOAO_CHECKING, &format!("{prefix}-{i}"), at, true, "1.00")
+        );
+    }
+    let entries: Vec<serde_json::Value> = pending
+        .iter()
+        .map(|id| {
+            let mut entry = transaction(JOAO_CHECKING, id, now(), false, "9.99");
+            let entry = entry.as_object_mut().unwrap();
+            for field in ["record", "brandId", "accountId"] {
+                entry.remove(field);
+            }
+            entry.insert(
+                "completedAuthorisedPaymentType".into(),
+                "TRANSACAO_PROCESSANDO".into(),
+            );
+            serde_json::Value::Object(entry.clone())
+        })
+        .collect();
+    out += &format!(
+        "{}\n",
+        serde_json::json!({"record": "pendingTransactions", "brandId": BRAND,
+                           "accountId": account_id(JOAO_CHECKING), "transactions": entries})
+    );
+    out += &format!(
+        "{}\n",
+        serde_json::json!({"record": "balance", "brandId": BRAND, "accountId": account_id(JOAO_CHECKING),
+                           "availableAmount": "10.00", "blockedAmount": "0.00",
+                           "automaticallyInvestedAmount": "0.00", "currency": "BRL",
+                           "updateDateTime": balance_at})
+    );
+    out
+}
+
+async fn import_text(pool: &sqlx::PgPool, text: &str) {
+    contas::import::import_reader(pool, text.as_bytes(), false)
+        .await
+        .unwrap_or_else(|e| panic!("import failed: {e:#}"));
+}
+
+/// Whether a session of `application` holds (`granted`) or waits for the
+/// store's writer lock, or holds a lock on `transactions` (`writing`).
+async fn sessions(pool: &sqlx::PgPool, application: &str) -> (bool, bool, bool) {
+    sqlx::query_as(
+        "SELECT coalesce(bool_or(l.locktype = 'advisory' AND l.granted), false),
+                coalesce(bool_or(l.locktype = 'advisory' AND NOT l.granted), false),
+                coalesce(bool_or(l.relation = 'transactions'::regclass AND l.mode = 'RowExclusiveLock'), false)
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE a.application_name = $1",
+    )
+    .bind(application)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The real interleaving: import A, fed through a pipe, has read and
+/// written part of its file (its pending snapshot of João's account still to
+/// come) when import B of a snapshot of the same account starts. Run
+/// together, B must wait for A: the store ends as after A then B (B's
+/// snapshot alone), never with both snapshots exposed.
+#[tokio::test]
+async fn overlapping_imports_end_as_if_run_one_after_the_other() {
+    let url = database_url().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    import_text(&pool, &common::fixtures::bank_ndjson()).await;
+    // Over one batch of rows, so part of A is written while it still reads.
+    let file_a = joao_file("A", 12_000, &["PA-1", "PA-2"], "2026-11-20T10:00:00Z");
+    let file_b = joao_file("B", 3, &["PB-1"], "2026-11-20T11:00:00Z");
+    let before = &file_a[..file_a.find("\"A-11000\"").unwrap()];
+    let first_part = &before[..before.rfind('\n').unwrap() + 1];
+    let rest = &file_a[first_part.len()..];
+    assert!(!rest.is_empty());
+
+    let mut a = contas()
+        .args(["import", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut a_input = a.stdin.take().unwrap();
+    a_input.write_all(first_part.as_bytes()).unwrap();
+    a_input.flush().unwrap();
+    wait_until("import A to write its first rows", async || {
+        sessions(&pool, "contas import").await.2
+    })
+    .await;
+
+    let mut b_file = tempfile::NamedTempFile::new().unwrap();
+    b_file.write_all(file_b.as_bytes()).unwrap();
+    let mut b = contas()
+        .arg("import")
+        .arg(b_file.path())
+        .env("DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // B waits on the writer lock (or, without one, runs to its end).
+    wait_until("import B to wait for A or finish", async || {
+        sessions(&pool, "contas import").await.1 || b.try_wait().unwrap().is_some()
+    })
+    .await;
+    a_input.write_all(rest.as_bytes()).unwrap();
+    drop(a_input);
+    let a = a.wait_with_output().unwrap();
+    let b = b.wait_with_output().unwrap();
+    for (name, out) in [("A", &a), ("B", &b)] {
+        assert!(
+            out.status.success(),
+            "import {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The same files one after the other.
+    let serial = sqlx::PgPool::connect(&database_url().await).await.unwrap();
+    import_text(&serial, &common::fixtures::bank_ndjson()).await;
+    import_text(&serial, &file_a).await;
+    import_text(&serial, &file_b).await;
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT t.legacy_key FROM transactions t JOIN accounts a ON a.id = t.account_id
+          WHERE a.number = $1 AND t.completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA'
+          ORDER BY 1",
+    )
+    .bind(common::fixtures::JOAO_CHECKING)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, [r#"[["id","PB-1"]]"#], "B's snapshot only");
+    assert_eq!(
+        common::db::dump_content(&pool).await,
+        common::db::dump_content(&serial).await,
+        "the store after the overlap differs from A then B"
+    );
+    assert!(
+        String::from_utf8_lossy(&b.stderr).contains("waiting for it up to 5m"),
+        "B says it waits: {}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+}
+
+/// The one `Error:` line a refused command printed.
+fn error_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line: {stderr}");
+    assert!(
+        !stderr.contains("Caused by"),
+        "the lock error is one line: {stderr}"
+    );
+    lines[0].to_owned()
+}
+
+#[tokio::test]
+async fn an_import_gives_up_on_a_busy_store_at_once_or_after_its_lock_timeout() {
+    use contas::store_lock::{self, LockWait, Scope};
+    use sqlx::Connection;
+    let options = fresh_database().await;
+    let url = options.to_url_lossy().to_string();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(common::fixtures::bank_ndjson().as_bytes())
+        .unwrap();
+    // Another writer (say, retention) holds the store.
+    let mut holder =
+        sqlx::PgConnection::connect_with(&options.application_name("contas retention"))
+            .await
+            .unwrap();
+    store_lock::acquire(&mut holder, Scope::Session, LockWait::NoWait)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let output = contas()
+        .args(["import", "--no-wait"])
+        .arg(file.path())
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(75));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let line = error_line(&output.stderr);
+    assert!(
+        line.contains("`contas retention`") && line.contains("--no-wait"),
+        "{line}"
+    );
+
+    let started = Instant::now();
+    let output = contas()
+        .args(["import", "--lock-timeout", "1s"])
+        .arg(file.path())
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(75));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let line = error_line(&output.stderr);
+    assert!(
+        line.contains("1s") && line.contains("--lock-timeout"),
+        "{line}"
+    );
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(customers, 0, "nothing was imported");
+
+    // Once the lock is free, the same import goes through.
+    store_lock::release_session(&mut holder).await.unwrap();
+    let output = contas()
+        .args(["import", "--no-wait"])
+        .arg(file.path())
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

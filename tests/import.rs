@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::db::{TABLES, dump, fresh_pool};
+use common::db::{TABLES, dump, dump_content, fresh_pool};
 use contas::import::{self, ImportError, ImportOptions, ImportSummary};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -163,7 +163,7 @@ async fn load_batched(
 ) -> anyhow::Result<ImportSummary> {
     let options = ImportOptions {
         batch_rows,
-        progress: false,
+        ..ImportOptions::default()
     };
     import::import_reader_with(pool, ndjson(records).as_bytes(), &options).await
 }
@@ -195,40 +195,6 @@ fn at(line: u64, field: &str) -> (u64, String) {
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
-
-/// Every row of every table with surrogate ids replaced by what they
-/// stand for: comparable across databases.
-async fn dump_content(pool: &PgPool) -> String {
-    let account = "jsonb_build_object('account', a.brand_id || a.legacy_key)";
-    let queries = [
-        "SELECT to_jsonb(t) FROM brands t".to_owned(),
-        "SELECT to_jsonb(t) FROM customers t".to_owned(),
-        "SELECT to_jsonb(t) - 'id' FROM accounts t".to_owned(),
-        format!(
-            "SELECT to_jsonb(t) - 'account_id' || {account} FROM account_holders t JOIN accounts a ON a.id = t.account_id"
-        ),
-        format!(
-            "SELECT to_jsonb(t) - 'account_id' || {account} FROM balances t JOIN accounts a ON a.id = t.account_id"
-        ),
-        format!(
-            "SELECT to_jsonb(t) - 'account_id' || {account} FROM overdraft_limits t JOIN accounts a ON a.id = t.account_id"
-        ),
-        format!(
-            "SELECT to_jsonb(t) - 'id' - 'account_id' || {account} FROM transactions t JOIN accounts a ON a.id = t.account_id"
-        ),
-    ];
-    let mut out = String::new();
-    for q in queries {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM ({q}) x(r)"
-        ))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        out += &format!("{}\n==\n", rows.unwrap_or_default());
-    }
-    out
 }
 
 async fn is_empty(pool: &PgPool) -> bool {
@@ -1162,14 +1128,14 @@ async fn reads_from_any_reader_like_stdin_with_blank_lines_and_crlf() {
     let pool = fresh_pool().await;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), ndjson(&full_file())).unwrap();
-    let summary = import::import_path(&pool, file.path(), false)
+    let summary = import::import_path(&pool, file.path(), &ImportOptions::default())
         .await
         .unwrap();
     assert_eq!(summary.transactions, 5);
     let missing = import::import_path(
         &pool,
         std::path::Path::new("/nonexistent/file.ndjson"),
-        false,
+        &ImportOptions::default(),
     )
     .await;
     assert!(format!("{:#}", missing.unwrap_err()).contains("/nonexistent/file.ndjson"));

@@ -19,6 +19,7 @@ pub use record::{
     TransactionRemovalRecord,
 };
 
+use crate::store_lock::{self, LockWait, Scope};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sqlx::PgPool;
@@ -245,6 +246,8 @@ pub struct ImportOptions {
     pub batch_rows: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// What to do while another writer holds the store ([`store_lock`]).
+    pub lock: LockWait,
 }
 
 impl Default for ImportOptions {
@@ -252,26 +255,27 @@ impl Default for ImportOptions {
         Self {
             batch_rows: 10_000,
             progress: false,
+            lock: LockWait::default(),
         }
     }
 }
 
 /// Imports the file at `path`, or standard input when `path` is `-`.
-pub async fn import_path(pool: &PgPool, path: &Path, progress: bool) -> Result<ImportSummary> {
-    let options = ImportOptions {
-        progress,
-        ..ImportOptions::default()
-    };
+pub async fn import_path(
+    pool: &PgPool,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportSummary> {
     if path == Path::new("-") {
         import_reader_with(
             pool,
             BufReader::with_capacity(1 << 20, io::stdin()),
-            &options,
+            options,
         )
         .await
     } else {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        import_reader_with(pool, BufReader::with_capacity(1 << 20, file), &options).await
+        import_reader_with(pool, BufReader::with_capacity(1 << 20, file), options).await
     }
 }
 
@@ -395,6 +399,9 @@ where
         .begin()
         .await
         .context("starting the import's transaction")?;
+    // Before anything is read: the store this import sees is the one every
+    // earlier writer left.
+    store_lock::acquire(&mut tx, Scope::Transaction, options.lock).await?;
     let deferred = first_load::defer_checks(&mut tx).await?;
     let applied = Arc::new(AtomicU64::new(0));
     let cancelled = Arc::new(AtomicBool::new(false));

@@ -98,6 +98,40 @@ pub async fn dump(pool: &PgPool) -> String {
     out
 }
 
+/// Every row of every table with surrogate ids replaced by what they
+/// stand for: comparable across databases.
+pub async fn dump_content(pool: &PgPool) -> String {
+    let account = "jsonb_build_object('account', a.brand_id || a.legacy_key)";
+    let queries = [
+        "SELECT to_jsonb(t) FROM brands t".to_owned(),
+        "SELECT to_jsonb(t) FROM customers t".to_owned(),
+        "SELECT to_jsonb(t) - 'id' FROM accounts t".to_owned(),
+        format!(
+            "SELECT to_jsonb(t) - 'account_id' || {account} FROM account_holders t JOIN accounts a ON a.id = t.account_id"
+        ),
+        format!(
+            "SELECT to_jsonb(t) - 'account_id' || {account} FROM balances t JOIN accounts a ON a.id = t.account_id"
+        ),
+        format!(
+            "SELECT to_jsonb(t) - 'account_id' || {account} FROM overdraft_limits t JOIN accounts a ON a.id = t.account_id"
+        ),
+        format!(
+            "SELECT to_jsonb(t) - 'id' - 'account_id' || {account} FROM transactions t JOIN accounts a ON a.id = t.account_id"
+        ),
+    ];
+    let mut out = String::new();
+    for q in queries {
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM ({q}) x(r)"
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        out += &format!("{}\n==\n", rows.unwrap_or_default());
+    }
+    out
+}
+
 /// Makes `pool`'s database unavailable: its connections, the service's
 /// included, are killed and new ones refused.
 pub async fn take_database_away(pool: &PgPool) {

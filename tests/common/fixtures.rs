@@ -262,7 +262,7 @@ pub fn bank_ndjson() -> String {
 pub async fn load_bank(pool: &PgPool) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(bank_ndjson().as_bytes()).unwrap();
-    contas::import::import_path(pool, file.path(), false)
+    contas::import::import_path(pool, file.path(), &Default::default())
         .await
         .expect("the fixture bank imports");
 }
