@@ -302,3 +302,22 @@ async fn a_database_failure_answers_5xx_without_internals() {
         );
     }
 }
+
+/// PostgreSQL's text cannot hold U+0000: a legacy id carrying a control
+/// character is a bad request, never a database error.
+#[tokio::test]
+async fn a_control_character_in_a_legacy_id_answers_400() {
+    let app = app().await;
+    for path in ["/find", "/balances", "/transactions"] {
+        let mut body = maria_account_body(MARIA_CHECKING);
+        body["accountId"][1]["value"] = json!("1000\u{0}001");
+        let response = app.post(path, &body).await;
+        assert_eq!(response.status, 400, "{path}: {}", response.body);
+        is_json_error(&response);
+        let mut body = maria_body(&[MARIA_CHECKING]);
+        body["consent"]["resources"][0]["resourceLegacyId"][0]["key"] = json!("bra\nch");
+        body["accountId"] = account_id(MARIA_CHECKING);
+        let response = app.post(path, &body).await;
+        assert_eq!(response.status, 400, "{path}: {}", response.body);
+    }
+}

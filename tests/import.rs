@@ -559,18 +559,20 @@ async fn values_survive_the_trip_to_the_store_whichever_way_they_go() {
         "2000-01-01T00:00:00Z",
         "2026-11-21T02:30:00.123456Z",
     ];
+    // Control characters (U+0000 to U+001F) are refused; anything else
+    // must come back as sent.
     let names = [
-        "tab\there",
-        "new\nline",
+        "delete\u{7f}here",
+        "c1 \u{85} next line",
         "back\\slash",
         "ação “aspas” ✓",
-        "quote\" and \u{1}",
+        "quote\" and 💸",
     ];
     let mut rows = Vec::new();
     for (i, amount) in amounts.iter().enumerate() {
         let mut t = tx(CHECKING, &format!("A{i}"), amount, times[i % times.len()]);
         t["transactionName"] = json!(names[i % names.len()]);
-        t["transactionId"] = json!([{"key": "id\t", "value": format!("A{i}\\\"")}]);
+        t["transactionId"] = json!([{"key": "id\u{7f}", "value": format!("A{i}\\\"")}]);
         rows.push(t);
     }
     // batch 1: streamed into a COPY; a huge batch: the batch path; then the
@@ -1262,4 +1264,69 @@ async fn an_import_into_a_store_with_data_does_not_wait_for_readers() {
         .unwrap();
     assert_eq!(summary.transactions, 5);
     reader.rollback().await.unwrap();
+}
+
+// ---- limits ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn control_characters_and_over_long_texts_are_errors_of_their_lines() {
+    let pool = fresh_pool().await;
+    let mut file = setup();
+    let first = file.len() as u64 + 1;
+    // Today a NUL in a name reaches PostgreSQL, whose text cannot hold it.
+    file.push(customer(BETO, "Ricardo\u{0}Souza"));
+    let mut tabbed = tx(CHECKING, "TX-1", "1.00", "2026-11-20T14:30:00.000Z");
+    tabbed["transactionName"] = json!("PIX\tENVIADO");
+    file.push(tabbed);
+    let mut account = checking(SAVINGS, &[ANA]);
+    account["displayName"] = json!("Conta\nPoupança");
+    file.push(account);
+    file.push(tx(
+        CHECKING,
+        "TX\u{1b}2",
+        "1.00",
+        "2026-11-20T14:30:00.000Z",
+    ));
+    let mut removed = removal(CHECKING, "TX-1");
+    removed["reason"] = json!("bell\u{7}");
+    file.push(removed);
+    let mut long_name = tx(CHECKING, "TX-3", "1.00", "2026-11-20T14:30:00.000Z");
+    long_name["transactionName"] = json!("ç".repeat(201));
+    file.push(long_name);
+    let mut long_brand = brand();
+    long_brand["brandName"] = json!("B".repeat(81));
+    file.push(long_brand);
+    // Over 1 MiB on one line.
+    file.push(customer(BETO, &"R".repeat(import::MAX_LINE_BYTES)));
+    file.push(tx(CHECKING, "TX-4", "1.00", "2026-11-20T14:30:00.000Z"));
+
+    let e = rejected(load(&pool, &file).await);
+    assert_eq!(
+        where_(&e),
+        [
+            at(first, "name"),
+            at(first + 1, "transactionName"),
+            at(first + 2, "displayName"),
+            // Its name repeats the id.
+            at(first + 3, "transactionId"),
+            at(first + 3, "transactionName"),
+            at(first + 4, "reason"),
+            at(first + 5, "transactionName"),
+            at(first + 6, "brandName"),
+            at(first + 7, "json"),
+        ]
+    );
+    for error in &e.errors[..6] {
+        assert!(
+            error.reason.contains("control characters"),
+            "{}",
+            error.reason
+        );
+    }
+    assert!(
+        e.errors[8].reason.contains("1 MiB"),
+        "{}",
+        e.errors[8].reason
+    );
+    assert!(is_empty(&pool).await);
 }

@@ -21,13 +21,29 @@ pub const MAX_PAIRS: usize = 10;
 pub struct LegacyId(pub Vec<KeyValue>);
 
 impl LegacyId {
-    /// Checks the contract's size limits.
+    /// Checks the contract's size limits, and that no key or value holds a
+    /// control character (which no legacy system means, and PostgreSQL's
+    /// text cannot even store U+0000).
     pub fn validate(&self) -> Result<(), String> {
         match self.0.len() {
-            0 => Err("must hold at least one key/value pair".into()),
-            n if n > MAX_PAIRS => Err(format!("must hold at most {MAX_PAIRS} key/value pairs")),
-            _ => Ok(()),
+            0 => return Err("must hold at least one key/value pair".into()),
+            n if n > MAX_PAIRS => {
+                return Err(format!("must hold at most {MAX_PAIRS} key/value pairs"));
+            }
+            _ => {}
         }
+        for (i, pair) in self.0.iter().enumerate() {
+            for (part, text) in [("key", &pair.key), ("value", &pair.value)] {
+                if let Some(c) = text.chars().find(|c| c.is_ascii_control() && *c < ' ') {
+                    return Err(format!(
+                        "[{i}].{part} must not contain control characters (U+0000 to U+001F): \
+                         holds U+{:04X}",
+                        c as u32
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The identity of the identifier: its pairs sorted and deduplicated,
@@ -137,6 +153,11 @@ mod tests {
     fn size_limits() {
         assert!(id(&[]).validate().is_err());
         assert!(id(&[("k", "v")]).validate().is_ok());
+        assert!(id(&[("k", "ação ✓ \u{7f}")]).validate().is_ok());
+        for bad in ["a\u{0}b", "tab\there", "new\nline", "\u{1f}"] {
+            assert!(id(&[("k", "v"), ("k", bad)]).validate().is_err(), "{bad:?}");
+            assert!(id(&[(bad, "v")]).validate().is_err(), "{bad:?}");
+        }
         let eleven: Vec<(String, String)> =
             (0..11).map(|i| (format!("k{i}"), "v".into())).collect();
         let eleven: Vec<(&str, &str)> = eleven

@@ -344,34 +344,87 @@ struct Lines<R> {
     line: u64,
 }
 
+/// The longest line the format accepts (its content, without the newline).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+impl<R: BufRead> Lines<R> {
+    /// Reads the next physical line into `buf` (newline included) and says
+    /// how long it was; past [`MAX_LINE_BYTES`] the rest is skipped, not
+    /// kept. `None` at the end of the input.
+    fn read_line(&mut self) -> io::Result<Option<usize>> {
+        self.buf.clear();
+        let mut length = 0;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok((length > 0).then_some(length));
+            }
+            let (part, ends) = match available.iter().position(|&b| b == b'\n') {
+                Some(newline) => (&available[..=newline], true),
+                None => (available, false),
+            };
+            // Room for the content, a carriage return and the newline.
+            if self.buf.len() + part.len() <= MAX_LINE_BYTES + 2 {
+                self.buf.extend_from_slice(part);
+            }
+            let consumed = part.len();
+            length += consumed;
+            self.reader.consume(consumed);
+            if ends {
+                return Ok(Some(length));
+            }
+        }
+    }
+}
+
 impl<R: BufRead> Iterator for Lines<R> {
     type Item = io::Result<Input>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => self.line += 1,
+            let length = match self.read_line() {
+                Ok(None) => return None,
+                Ok(Some(length)) => length,
                 Err(e) => return Some(Err(e)),
+            };
+            self.line += 1;
+            let line = self.line;
+            // A line not kept whole is too long whatever its line ending.
+            let mut content = length;
+            if length <= self.buf.len() {
+                if self.buf.ends_with(b"\n") {
+                    content -= 1;
+                }
+                if self.buf[..content].ends_with(b"\r") {
+                    content -= 1;
+                }
             }
-            let mut end = self.buf.len();
-            if self.buf[..end].ends_with(b"\n") {
-                end -= 1;
+            if content > MAX_LINE_BYTES {
+                return Some(Ok(Input::Bad(
+                    line,
+                    FieldError::new(
+                        "json",
+                        format!(
+                            "the line is {content} bytes long; a line may hold at most \
+                             {MAX_LINE_BYTES} (1 MiB)"
+                        ),
+                    ),
+                    None,
+                )));
             }
-            if self.buf[..end].ends_with(b"\r") {
-                end -= 1;
-            }
-            let start = if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            let start = if line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
                 3
             } else {
                 0
             };
-            let content = &mut self.buf[start..end.max(start)];
+            let content = &mut self.buf[start..content.max(start)];
             if content.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let line = self.line;
             return Some(Ok(match record::parse_line(content) {
                 Ok(r) => Input::Record(line, r),
                 Err(e) => Input::Bad(line, e, validate::definition_hint(content)),
@@ -545,5 +598,54 @@ mod tests {
         assert!(matches!(lines[0], Input::Record(3, _)));
         assert!(matches!(&lines[1], Input::Bad(5, e, None) if e.field == "json"));
         assert_eq!(lines.len(), 2);
+    }
+
+    /// (line, whether it was refused as too long) of every input.
+    fn lengths(input: &[u8]) -> Vec<(u64, bool)> {
+        Lines {
+            // A small buffer: a line spans many reads.
+            reader: io::BufReader::with_capacity(4096, input),
+            buf: Vec::new(),
+            line: 0,
+        }
+        .map(Result::unwrap)
+        .map(|input| match input {
+            Input::Record(line, _) => (line, false),
+            Input::Bad(line, e, _) => (line, e.reason.contains("at most 1048576")),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn a_line_over_one_mebibyte_is_refused_and_the_next_lines_still_read() {
+        let brand = b"{\"record\":\"brand\"}";
+        let padded = |content: usize, ending: &[u8]| {
+            let mut line = brand.to_vec();
+            line.resize(content, b' ');
+            line.extend_from_slice(ending);
+            line
+        };
+        let mut input = Vec::new();
+        for line in [
+            padded(MAX_LINE_BYTES, b"\n"),
+            padded(MAX_LINE_BYTES, b"\r\n"),
+            padded(MAX_LINE_BYTES + 1, b"\n"),
+            padded(MAX_LINE_BYTES + 1, b"\r\n"),
+            padded(5 * MAX_LINE_BYTES, b"\n"),
+            brand.to_vec(),
+        ] {
+            input.extend_from_slice(&line);
+        }
+        assert_eq!(
+            lengths(&input),
+            [
+                (1, false),
+                (2, false),
+                (3, true),
+                (4, true),
+                (5, true),
+                (6, false)
+            ]
+        );
     }
 }

@@ -207,7 +207,7 @@ impl Check {
     }
 
     fn rule(&mut self, v: String, field: &str, rule: Rule) -> Option<String> {
-        match rule(&v) {
+        match no_control_characters(&v).and_then(|()| rule(&v)) {
             Ok(()) => Some(v),
             Err(reason) => {
                 self.fail(field, reason);
@@ -318,6 +318,18 @@ pub(crate) fn legacy_texts(id: &LegacyId) -> (String, String) {
     }
     json.push(']');
     (id.canonical_key(), json)
+}
+
+/// The format refuses U+0000 to U+001F in every text: no field of the
+/// contract means one, and PostgreSQL's text cannot store U+0000.
+pub(crate) fn no_control_characters(v: &str) -> Result<(), String> {
+    match v.chars().find(|c| *c < ' ') {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "must not contain control characters (U+0000 to U+001F): holds U+{:04X}",
+            c as u32
+        )),
+    }
 }
 
 fn digits(v: &str, min: usize, max: usize) -> bool {
@@ -583,6 +595,7 @@ impl Validator {
         let mut c = Check::default();
         let account = self.account_ref(&mut c, r.brand_id, r.account_id);
         let id = c.legacy(&r.transaction_id, "transactionId");
+        c.optional(r.reason, "reason", any);
         let value = (|| {
             Some(Item::Removal(Removal {
                 account: account?,
@@ -652,6 +665,7 @@ fn account(r: AccountRecord) -> Result<Item, Invalid> {
     }
     let number = c.text(r.number, "number", account_number);
     let check = c.text(r.check_digit, "checkDigit", check_digit);
+    let display_name = c.optional(r.display_name, "displayName", any);
     let cur = c.text(r.currency, "currency", currency);
     let status = match &r.status {
         None => Some("AVAILABLE"),
@@ -705,7 +719,7 @@ fn account(r: AccountRecord) -> Result<Item, Invalid> {
             check_digit: check?,
             currency: cur?,
             holders: holders?,
-            display_name: r.display_name,
+            display_name: display_name?,
             status: status?,
         }))
     })();
