@@ -22,9 +22,17 @@ pub async fn connect(
         .await
 }
 
-/// Applies pending migrations.
+/// Applies pending migrations, then makes sure the months entries may be
+/// booked in from today on have their partitions (a store migrated long
+/// ago, or not served since, gets them here).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    MIGRATOR.run(pool).await?;
+    let mut connection = pool.acquire().await?;
+    let today = crate::domain::time::brasilia_date(chrono::Utc::now());
+    crate::store::months::ensure_ahead(&mut connection, today)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    Ok(())
 }
 
 /// After this long unused, a pooled connection is pinged before it serves a

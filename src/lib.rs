@@ -5,8 +5,8 @@
 //! - [`http`]: routing, request extraction, the contract's error envelope;
 //! - [`domain`]: pure rules (money, legacy ids, date windows, paging, consent scope);
 //! - [`repo`]: SQL only;
-//! - [`import`] and [`seed`]: how data gets into the store; [`store_lock`]:
-//!   one writer at a time;
+//! - [`import`] and [`seed`]: how data gets into the store; [`store`]:
+//!   one writer at a time, monthly partitions, retention;
 //! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one;
 //! - [`duration`]: durations as operators write them (`5s`, `500ms`);
 //! - [`logging`] and [`metrics`]: what operators see of it.
@@ -22,4 +22,4 @@ pub mod logging;
 pub mod metrics;
 pub mod repo;
 pub mod seed;
-pub mod store_lock;
+pub mod store;

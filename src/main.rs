@@ -5,7 +5,7 @@ use contas::http::AppState;
 use contas::http::auth::ApiToken;
 use contas::http::limits::RequestLimits;
 use contas::http::tls::{TlsFiles, TlsListener};
-use contas::store_lock::{LockError, LockWait};
+use contas::store::lock::{LockError, LockWait};
 use contas::{db, duration, healthcheck, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;

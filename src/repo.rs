@@ -9,13 +9,18 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 
 /// A page of an account's statement, newest first: booking date, then
-/// transaction time, then id. That is the `transactions_statement` index read
-/// backwards, so a page is a range scan, never a sort of the account's history.
-/// The page's ids come from an index-only scan, so a deep page skips index
+/// transaction time, then id. That is the primary key of `transactions`
+/// read backwards, month partition by month partition, newest month first
+/// and only the months of the window (the others are pruned when the
+/// statement starts): a page is a range scan, never a sort of the window.
+/// The page's keys come from an index-only scan, so a deep page skips index
 /// entries, not table rows (which, for data loaded day by day, sit on as many
-/// pages as there are entries); only the page's own rows are then read.
-/// The credit/debit filter's column is carried in the index, so filtered
-/// pages skip entries the same way (and one generic plan fits both).
+/// pages as there are entries); only the page's own rows are then read, each
+/// by its key in its own month (`LATERAL ... LIMIT 1`, which the planner
+/// cannot flatten into a join: one probe per row whatever the table's
+/// statistics say). The credit/debit filter's column is carried
+/// in the index, so filtered pages skip entries the same way (and one
+/// generic plan fits both).
 /// Parameters: account, from, to, credit/debit filter (or NULL), limit, offset.
 pub const STATEMENT_PAGE: &str = "
     SELECT t.transaction_id, t.completed_authorised_payment_type, t.credit_debit_type,
@@ -28,7 +33,12 @@ pub const STATEMENT_PAGE: &str = "
                AND ($4::text IS NULL OR credit_debit_type = $4)
              ORDER BY booking_date DESC, transaction_date_time DESC, id DESC
              LIMIT $5 OFFSET $6) page
-      JOIN transactions t ON t.id = page.id
+     CROSS JOIN LATERAL (
+           SELECT * FROM transactions t
+            WHERE t.account_id = $1 AND t.booking_date BETWEEN $2 AND $3
+              AND t.booking_date = page.booking_date
+              AND t.transaction_date_time = page.transaction_date_time AND t.id = page.id
+            LIMIT 1) t
      ORDER BY page.booking_date DESC, page.transaction_date_time DESC, page.id DESC";
 
 /// The owner's available accounts among the consented keys (`/accounts`),

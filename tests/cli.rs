@@ -408,7 +408,7 @@ fn error_line(stderr: &[u8]) -> String {
 
 #[tokio::test]
 async fn an_import_gives_up_on_a_busy_store_at_once_or_after_its_lock_timeout() {
-    use contas::store_lock::{self, LockWait, Scope};
+    use contas::store::lock::{self as store_lock, LockWait, Scope};
     use sqlx::Connection;
     let options = fresh_database().await;
     let url = options.to_url_lossy().to_string();

@@ -832,7 +832,7 @@ async fn a_pending_entry_must_not_reuse_a_completed_id() {
 }
 
 #[tokio::test]
-async fn removals_remove_existing_transactions_and_refuse_missing_ones() {
+async fn removals_remove_existing_transactions_and_refuse_unknown_ones() {
     let pool = fresh_pool().await;
     load_ok(
         &pool,
@@ -855,39 +855,173 @@ async fn removals_remove_existing_transactions_and_refuse_missing_ones() {
         "only that account's"
     );
 
+    // An id the account never had.
     let before = dump(&pool).await;
+    let e = rejected(
+        load(
+            &pool,
+            &[removal(CHECKING, "TX-2"), removal(CHECKING, "NEVER")],
+        )
+        .await,
+    );
+    assert_eq!(where_(&e), [at(2, "transactionId")]);
+    assert!(
+        e.errors[0].reason.contains("none was removed"),
+        "{}",
+        e.errors[0].reason
+    );
+    assert_eq!(dump(&pool).await, before);
+}
+
+/// The store keeps a tombstone of each removal: account, transactionId,
+/// reason, when, and a digest of the removed content, not the content.
+#[tokio::test]
+async fn a_removal_leaves_a_tombstone_without_the_content() {
+    let pool = fresh_pool().await;
+    load_ok(
+        &pool,
+        &with(
+            setup(),
+            [tx(CHECKING, "TX-1", "1.00", "2026-11-20T14:30:00.000Z")],
+        ),
+    )
+    .await;
+    let started = Utc::now();
+    load_ok(&pool, &[removal(CHECKING, "TX-1")]).await;
+    let (key, reason, removed_at, booking, digest): (String, Option<String>, DateTime<Utc>, NaiveDate, Vec<u8>) =
+        sqlx::query_as(
+            "SELECT t.legacy_key, t.reason, t.removed_at, t.booking_date, t.content_digest \
+             FROM transaction_tombstones t JOIN accounts a ON a.id = t.account_id WHERE a.number = $1",
+        )
+        .bind(CHECKING)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(key, r#"[["id","TX-1"]]"#);
+    assert_eq!(reason.as_deref(), Some("consolidated"));
+    assert!(removed_at >= started - chrono::Duration::seconds(5));
+    assert_eq!(booking, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+    assert_eq!(digest.len(), 32);
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_name = 'transaction_tombstones' ORDER BY ordinal_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        columns,
+        [
+            "account_id",
+            "legacy_key",
+            "reason",
+            "removed_at",
+            "booking_date",
+            "content_digest"
+        ],
+        "no content of the removed entry is kept"
+    );
+}
+
+/// Replaying a file that removed an entry succeeds and changes nothing, and
+/// so does replaying the file that first loaded it, in one file or two.
+#[tokio::test]
+async fn replaying_files_with_removals_changes_nothing() {
+    let loaded = with(
+        setup(),
+        [
+            tx(CHECKING, "TX-1", "1.00", "2026-11-20T14:30:00.000Z"),
+            tx(CHECKING, "TX-2", "2.00", "2026-10-31T23:30:00.000Z"),
+            // Added and removed in one file.
+            tx(CHECKING, "TX-3", "3.00", "2026-11-19T10:00:00.000Z"),
+            removal(CHECKING, "TX-3"),
+        ],
+    );
+    let removed = vec![removal(CHECKING, "TX-1"), removal(CHECKING, "TX-2")];
+    let pool = fresh_pool().await;
+    load_ok(&pool, &loaded).await;
+    load_ok(&pool, &removed).await;
+    assert!(completed(&pool, CHECKING).await.is_empty());
+    let after_first_run = dump(&pool).await;
+
+    let summary = load_ok(&pool, &removed).await;
+    assert_eq!((summary.removals, summary.replayed_removals), (2, 2));
+    assert_same(&after_first_run, &dump(&pool).await, "removals replayed");
+
+    let summary = load_ok(&pool, &loaded).await;
+    assert_eq!(
+        (summary.removed_transactions, summary.replayed_removals),
+        (3, 1),
+        "{summary}"
+    );
+    assert_same(
+        &after_first_run,
+        &dump(&pool).await,
+        "loading file replayed",
+    );
+
+    // Both files, in order, in one run.
+    let mut both = loaded.clone();
+    both.extend(removed.clone());
+    load_ok(&pool, &both).await;
+    assert_same(&after_first_run, &dump(&pool).await, "both replayed");
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM transaction_tombstones").await,
+        3
+    );
+}
+
+/// A removed entry never comes back: its id with other content is refused,
+/// whether the removal is in the store or earlier in the same file.
+#[tokio::test]
+async fn a_removed_transaction_never_comes_back() {
+    let pool = fresh_pool().await;
+    load_ok(
+        &pool,
+        &with(
+            setup(),
+            [
+                tx(CHECKING, "TX-1", "1.00", "2026-11-20T14:30:00.000Z"),
+                tx(CHECKING, "TX-2", "2.00", "2026-11-20T14:30:00.000Z"),
+                removal(CHECKING, "TX-1"),
+            ],
+        ),
+    )
+    .await;
+    let before = dump(&pool).await;
+    // Re-booked with another amount, another booking date.
+    let rebooked = tx(CHECKING, "TX-1", "1.50", "2026-11-20T14:30:00.000Z");
+    let mut moved = tx(CHECKING, "TX-1", "1.00", "2026-11-20T14:30:00.000Z");
+    moved["bookingDate"] = json!("2026-12-01");
+    for record in [rebooked, moved] {
+        let e = rejected(load(&pool, &[record]).await);
+        assert_eq!(where_(&e), [at(1, "transactionId")]);
+        assert!(
+            e.errors[0].reason.contains("never comes back")
+                && e.errors[0].reason.contains("consolidated"),
+            "{}",
+            e.errors[0].reason
+        );
+    }
+    // Removed and re-sent in one file.
     let e = rejected(
         load(
             &pool,
             &[
                 removal(CHECKING, "TX-2"),
-                removal(CHECKING, "TX-1"),
-                removal(CHECKING, "TX-2"),
+                tx(CHECKING, "TX-2", "2.50", "2026-11-20T14:30:00.000Z"),
             ],
         )
         .await,
     );
-    assert_eq!(where_(&e), [at(2, "transactionId"), at(3, "transactionId")]);
+    assert_eq!(where_(&e), [at(2, "transactionId")]);
     assert_eq!(dump(&pool).await, before);
-
-    // Removed, then sent again with new content (a reversal re-booked).
+    // Another account's same id is another transaction.
     load_ok(
         &pool,
-        &[
-            removal(CHECKING, "TX-2"),
-            tx(CHECKING, "TX-2", "2.50", "2026-11-20T14:30:00.000Z"),
-        ],
+        &[tx(JOINT, "TX-1", "1.50", "2026-11-20T14:30:00.000Z")],
     )
     .await;
-    let amount: Decimal = sqlx::query_scalar(
-        "SELECT amount FROM transactions t JOIN accounts a ON a.id = t.account_id \
-         WHERE a.number = $1 AND t.legacy_key = '[[\"id\",\"TX-2\"]]'",
-    )
-    .bind(CHECKING)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(amount, Decimal::from_str("2.50").unwrap());
 }
 
 #[tokio::test]
@@ -1199,9 +1333,9 @@ async fn a_first_load_gives_the_store_and_schema_a_later_import_gives() {
         migrated
             .iter()
             .any(|d| d.contains("FOREIGN KEY (account_id)"))
-            && migrated
-                .iter()
-                .any(|d| d.contains("transactions_statement")),
+            && migrated.iter().any(|d| {
+                d.contains("PRIMARY KEY (account_id, booking_date, transaction_date_time, id)")
+            }),
         "{migrated:#?}"
     );
     load_ok(&first, &long_file()).await;

@@ -1,27 +1,16 @@
-//! The statement query must read its page straight off the
-//! `transactions_statement` index: no sort of an account's history, and a
-//! deep page skips index entries only (an index-only scan), never rows.
+//! The statement query must read its page straight off the primary key of
+//! `transactions`, in the month partitions of its window only, newest
+//! first: no sort of an account's history, and a deep page skips index
+//! entries only (index-only scans), never rows.
 //! The service's connections force generic plans (`ServingPool`), so each
 //! check here is of the generic plan, the one the service runs.
 
 mod common;
 
+use chrono::NaiveDate;
 use common::db::fresh_pool;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn node_types(plan: &Value, out: &mut Vec<String>) {
-    if let Some(kind) = plan["Node Type"].as_str() {
-        out.push(
-            format!("{kind} {}", plan["Index Name"].as_str().unwrap_or_default())
-                .trim()
-                .to_owned(),
-        );
-    }
-    for child in plan["Plans"].as_array().into_iter().flatten() {
-        node_types(child, out);
-    }
-}
 
 /// A SQL literal (the arguments here are the tests' own values).
 fn literal(value: Option<&str>) -> String {
@@ -76,59 +65,292 @@ async fn the_service_runs_generic_plans() {
     assert_eq!(mode, "force_generic_plan");
 }
 
-#[tokio::test]
-async fn a_statement_page_is_an_index_range_scan_then_reads_its_rows_by_id() {
+/// One node of a plan, as the checks below read it.
+#[derive(Debug)]
+struct Node {
+    kind: String,
+    relation: String,
+    index: String,
+    /// 0: never executed (pruned while running).
+    loops: f64,
+    rows: f64,
+    /// Partitions pruned when the statement started.
+    subplans_removed: u64,
+}
+
+fn nodes(plan: &Value, out: &mut Vec<Node>) {
+    let text = |key: &str| plan[key].as_str().unwrap_or_default().to_owned();
+    out.push(Node {
+        kind: text("Node Type"),
+        relation: text("Relation Name"),
+        index: text("Index Name"),
+        loops: plan["Actual Loops"].as_f64().unwrap_or(0.0),
+        rows: plan["Actual Rows"].as_f64().unwrap_or(0.0),
+        subplans_removed: plan["Subplans Removed"].as_u64().unwrap_or(0),
+    });
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        nodes(child, out);
+    }
+}
+
+/// The month of a partition's name, `transactions_2026_11` → 2026-11-01.
+fn month_of(relation: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(
+        &format!("{}_01", relation.trim_start_matches("transactions_")),
+        "%Y_%m_%d",
+    )
+    .unwrap_or_else(|_| panic!("not a month partition: {relation}"))
+}
+
+const ACCOUNT: i64 = 1;
+
+/// Account 1 with two entries a day from 14 months back to 2 months ahead
+/// of today, in the months' partitions, vacuumed (index-only scans need the
+/// visibility map) and analyzed.
+async fn statement_store() -> (sqlx::PgPool, NaiveDate) {
     let pool = fresh_pool().await;
-    // Index-only scans need the visibility map a vacuum sets.
+    let today = contas::domain::time::brasilia_date(chrono::Utc::now());
+    let (from, to) = (
+        today - chrono::Months::new(14),
+        today + chrono::Months::new(2),
+    );
+    sqlx::raw_sql(
+        "INSERT INTO brands VALUES ('b', 'Banco', '21128159000166');
+         INSERT INTO customers VALUES ('b', '52998224725', 'Maria');
+         INSERT INTO accounts (brand_id, legacy_key, legacy_id, type, subtype, compe_code, branch_code,
+                               number, check_digit, currency, status)
+         VALUES ('b', '[[\"n\",\"1\"]]', '[{\"key\":\"n\",\"value\":\"1\"}]', 'CONTA_DEPOSITO_A_VISTA',
+                 'INDIVIDUAL', '001', '0001', '12345678', '1', 'BRL', 'AVAILABLE');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "SELECT transactions_ensure_month(d::date) FROM generate_series($1::date, $2::date, '1 month') d",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO transactions (account_id, legacy_key, transaction_id, completed_authorised_payment_type,
+                                   credit_debit_type, transaction_name, type, amount, currency,
+                                   transaction_date_time, booking_date)
+         SELECT $1, '[[\"id\",\"' || n || '\"]]', jsonb_build_array(jsonb_build_object('key', 'id', 'value', n::text)),
+                'TRANSACAO_EFETIVADA', CASE WHEN n % 2 = 0 THEN 'CREDITO' ELSE 'DEBITO' END, 'PIX', 'PIX', 1.00, 'BRL',
+                d + interval '12 hours' + n * interval '1 second', d::date
+           FROM generate_series($2::date, $3::date, '1 day') d, generate_series(1, 2) k,
+                LATERAL (SELECT (d::date - $2::date) * 2 + k AS n) x",
+    )
+    .bind(ACCOUNT)
+    .bind(from)
+    .bind(to)
+    .execute(&pool)
+    .await
+    .unwrap();
     sqlx::query("VACUUM ANALYZE transactions")
         .execute(&pool)
         .await
         .unwrap();
+    (pool, today)
+}
+
+/// A connection whose planner picks what it would for a large table (the
+/// test's months hold a few dozen entries: reading all of them would win).
+async fn large_table_planner(pool: &sqlx::PgPool) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
     let mut connection = pool.acquire().await.unwrap();
-    // The test tables are tiny; make the planner show the plan it would
-    // pick for a large table.
-    sqlx::query("SET enable_seqscan = off")
+    sqlx::raw_sql("SET enable_seqscan = off; SET enable_bitmapscan = off;")
         .execute(&mut *connection)
         .await
         .unwrap();
-    sqlx::query("SET enable_bitmapscan = off")
-        .execute(&mut *connection)
-        .await
-        .unwrap();
+    connection
+}
+
+/// The statement page's generic plan, run for a window and a page.
+async fn page_plan(
+    connection: &mut sqlx::PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    credit_debit: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Vec<Node> {
+    let (from, to, limit, offset) = (
+        from.to_string(),
+        to.to_string(),
+        limit.to_string(),
+        offset.to_string(),
+    );
+    let plan = generic_plan(
+        connection,
+        contas::repo::STATEMENT_PAGE,
+        "bigint, date, date, text, bigint, bigint",
+        &[
+            Some(&ACCOUNT.to_string()),
+            Some(&from),
+            Some(&to),
+            credit_debit,
+            Some(&limit),
+            Some(&offset),
+        ],
+    )
+    .await;
+    let mut out = Vec::new();
+    nodes(&plan, &mut out);
+    out
+}
+
+/// Months a plan's `kind` scans read from (executed at least once).
+fn scanned_months(plan: &[Node], kind: &str) -> Vec<NaiveDate> {
+    plan.iter()
+        .filter(|n| n.kind == kind && n.relation.starts_with("transactions_") && n.loops > 0.0)
+        .map(|n| month_of(&n.relation))
+        .collect()
+}
+
+#[track_caller]
+fn assert_no_sort(plan: &[Node]) {
+    let sorting: Vec<&Node> = plan
+        .iter()
+        .filter(|n| n.kind.contains("Sort") || n.kind == "Merge Append")
+        .collect();
+    assert!(sorting.is_empty(), "a page must not sort: {sorting:?}");
+}
+
+/// A 12-month window: the months outside it are pruned when the statement
+/// starts; inside it, page 1 reads the newest months' keys backwards, index
+/// entries only, and stops at the page's end; the page's rows are then read
+/// by key, each in its own month (the other months pruned for that row).
+#[tokio::test]
+async fn a_page_of_a_12_month_window_reads_only_its_months_newest_first() {
+    let (pool, today) = statement_store().await;
+    let mut connection = large_table_planner(&pool).await;
+    let from = today - chrono::Months::new(12);
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'transactions'::regclass",
+    )
+    .fetch_one(&mut *connection)
+    .await
+    .unwrap();
     for credit_debit in [None, Some("CREDITO")] {
-        let plan = generic_plan(
-            &mut connection,
-            contas::repo::STATEMENT_PAGE,
-            "bigint, date, date, text, bigint, bigint",
-            &[
-                Some("1"),
-                Some("2025-11-20"),
-                Some("2026-11-20"),
-                credit_debit,
-                Some("51"),
-                Some("4950"),
-            ],
-        )
-        .await;
-        let mut nodes = Vec::new();
-        node_types(&plan, &mut nodes);
-        // Every column the page's ids need, the filter's too, is in the
-        // index (see STATEMENT_PAGE).
+        let plan = page_plan(&mut connection, from, today, credit_debit, 26, 0).await;
+        assert_no_sort(&plan);
+        // 13 months reach the window (12 back, this one); the rest of the
+        // partitions were pruned at the start, for both of the page's scans.
+        let pruned: Vec<u64> = plan
+            .iter()
+            .map(|n| n.subplans_removed)
+            .filter(|&n| n > 0)
+            .collect();
+        assert_eq!(
+            pruned,
+            [existing as u64 - 13, existing as u64 - 13],
+            "{plan:#?}"
+        );
+        // Read backwards from the newest month, one month after the other,
+        // no more entries than the page (this month may hold fewer).
+        let months = scanned_months(&plan, "Index Only Scan");
+        let newest = contas::domain::month::Month::of(today);
+        let expected: Vec<NaiveDate> = (0..months.len() as i32)
+            .map(|n| newest.plus(-n).first_day())
+            .collect();
+        assert_eq!(months, expected, "{plan:#?}");
+        let read: f64 = plan
+            .iter()
+            .filter(|n| n.kind == "Index Only Scan")
+            .map(|n| n.rows)
+            .sum();
+        assert_eq!(read, 26.0, "{plan:#?}");
         assert!(
-            nodes
+            plan.iter()
+                .filter(|n| n.kind == "Index Only Scan")
+                .all(|n| n.index == format!("{}_pkey", n.relation)),
+            "{plan:#?}"
+        );
+        let fetches: Vec<&Node> = plan
+            .iter()
+            .filter(|n| n.kind == "Index Scan" && n.loops > 0.0)
+            .collect();
+        assert!(
+            fetches
                 .iter()
-                .any(|n| n == "Index Only Scan transactions_statement"),
-            "{nodes:?}"
+                .all(|n| n.index == format!("{}_pkey", n.relation)),
+            "{fetches:#?}"
         );
-        assert!(
-            nodes.iter().any(|n| n == "Index Scan transactions_pkey"),
-            "the page's rows are read by id: {nodes:?}"
-        );
-        assert!(
-            !nodes.iter().any(|n| n.contains("Sort")),
-            "a page must not sort: {nodes:?}"
+        let fetched: f64 = fetches.iter().map(|n| n.rows * n.loops).sum();
+        let looked_up: f64 = fetches.iter().map(|n| n.loops).sum();
+        assert_eq!(
+            (fetched, looked_up),
+            (26.0, 26.0),
+            "each row read once, in one month"
         );
     }
+}
+
+/// A 7-day window (`/transactions-current`) keeps one or two months.
+#[tokio::test]
+async fn a_7_day_window_keeps_at_most_two_months() {
+    let (pool, today) = statement_store().await;
+    let mut connection = large_table_planner(&pool).await;
+    let plan = page_plan(
+        &mut connection,
+        today - chrono::Days::new(6),
+        today,
+        None,
+        26,
+        0,
+    )
+    .await;
+    assert_no_sort(&plan);
+    let existing: u64 = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'transactions'::regclass",
+    )
+    .fetch_one(&mut *connection)
+    .await
+    .unwrap() as u64;
+    let kept = existing - plan.iter().map(|n| n.subplans_removed).max().unwrap();
+    assert!((1..=2).contains(&kept), "{kept} months kept: {plan:#?}");
+}
+
+/// A deep page skips index entries only, newest month first, and reads no
+/// month older than the page: the months below it are never executed.
+#[tokio::test]
+async fn a_deep_page_skips_index_entries_month_by_month_newest_first() {
+    let (pool, today) = statement_store().await;
+    let mut connection = large_table_planner(&pool).await;
+    let from = today - chrono::Months::new(12);
+    // About four months of entries (two a day) before the page.
+    let plan = page_plan(&mut connection, from, today, None, 51, 250).await;
+    assert_no_sort(&plan);
+    let months = scanned_months(&plan, "Index Only Scan");
+    let newest = contas::domain::month::Month::of(today);
+    let expected: Vec<NaiveDate> = (0..months.len() as i32)
+        .map(|n| newest.plus(-n).first_day())
+        .collect();
+    assert_eq!(months, expected, "newest first, consecutive: {plan:#?}");
+    assert!((4..=6).contains(&months.len()), "{months:?}");
+    let skipped: f64 = plan
+        .iter()
+        .filter(|n| n.kind == "Index Only Scan")
+        .map(|n| n.rows)
+        .sum();
+    assert!(skipped >= 250.0 + 51.0, "{skipped}");
+    assert!(
+        plan.iter()
+            .filter(|n| n.kind == "Index Only Scan")
+            .all(|n| n.rows == 0.0 || n.index.ends_with("_pkey")),
+        "{plan:#?}"
+    );
+    let fetched: f64 = plan
+        .iter()
+        .filter(|n| n.kind == "Index Scan")
+        .map(|n| n.rows * n.loops)
+        .sum();
+    assert_eq!(
+        fetched, 51.0,
+        "only the page's rows are read from the table"
+    );
 }
 
 fn rows_removed_by_join_filters(plan: &Value) -> f64 {

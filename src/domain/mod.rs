@@ -3,6 +3,7 @@
 pub mod consent;
 pub mod legacy_id;
 pub mod money;
+pub mod month;
 pub mod paging;
 pub mod pii;
 pub mod time;

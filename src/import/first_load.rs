@@ -8,7 +8,8 @@
 //! - the foreign keys of `transactions` (to `accounts`): PostgreSQL checks
 //!   each inserted row with a query of its own, nearly half of a seed's
 //!   time; adding the constraint back validates every row in one join;
-//! - the statement index, which the import never reads.
+//! - its primary key, the statement order, which the import never reads:
+//!   built in bulk at the end, month by month.
 //!
 //! The partial indexes on completed and pending ids stay: the writer looks
 //! ids up through them while it loads (duplicates, snapshots, final checks).
@@ -20,9 +21,6 @@
 
 use anyhow::{Context, Result};
 use sqlx::{Connection, PgConnection};
-
-/// Indexes of `transactions` that no query of the import reads.
-const DEFERRED_INDEXES: &[&str] = &["transactions_statement"];
 
 /// How to put back what [`defer_checks`] removed.
 #[derive(Debug)]
@@ -50,21 +48,15 @@ pub(crate) async fn defer_checks(tx: &mut PgConnection) -> Result<Option<Deferre
         attempt.rollback().await?;
         return Ok(None);
     }
-    // Indexes come first: they are rebuilt before the keys are validated.
+    // The primary key comes first: its index is built before the foreign
+    // keys are validated.
     let objects: Vec<(String, String)> = sqlx::query_as(
-        "SELECT drop_sql, create_sql FROM (
-             SELECT 1 AS step, format('DROP INDEX %s', indexrelid::regclass) AS drop_sql,
-                    pg_get_indexdef(indexrelid) AS create_sql
-               FROM pg_index
-              WHERE indexrelid = ANY (SELECT to_regclass(name) FROM unnest($1::text[]) AS name)
-              UNION ALL
-             SELECT 2, format('ALTER TABLE transactions DROP CONSTRAINT %I', conname),
-                    format('ALTER TABLE transactions ADD CONSTRAINT %I %s', conname, pg_get_constraintdef(oid))
-               FROM pg_constraint
-              WHERE conrelid = 'transactions'::regclass AND contype = 'f') AS deferred
-          ORDER BY step, drop_sql",
+        "SELECT format('ALTER TABLE transactions DROP CONSTRAINT %I', conname),
+                format('ALTER TABLE transactions ADD CONSTRAINT %I %s', conname, pg_get_constraintdef(oid))
+           FROM pg_constraint
+          WHERE conrelid = 'transactions'::regclass AND contype IN ('p', 'f')
+          ORDER BY contype = 'f', conname",
     )
-    .bind(DEFERRED_INDEXES)
     .fetch_all(&mut *attempt)
     .await
     .context("reading the definitions of the checks a first load defers")?;
@@ -81,7 +73,7 @@ pub(crate) async fn defer_checks(tx: &mut PgConnection) -> Result<Option<Deferre
 }
 
 impl DeferredChecks {
-    /// Rebuilds the deferred indexes and adds the foreign keys back, which
+    /// Rebuilds the primary key and adds the foreign keys back, which
     /// validates every loaded row against its account.
     pub(crate) async fn restore(self, tx: &mut PgConnection) -> Result<()> {
         for create in self.restore {

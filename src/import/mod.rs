@@ -10,6 +10,7 @@
 mod copy;
 mod first_load;
 mod record;
+mod tombstone;
 mod validate;
 mod writer;
 
@@ -19,7 +20,7 @@ pub use record::{
     TransactionRemovalRecord,
 };
 
-use crate::store_lock::{self, LockWait, Scope};
+use crate::store::lock::{self as store_lock, LockWait, Scope};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sqlx::PgPool;
@@ -181,6 +182,13 @@ pub struct ImportSummary {
     /// Snapshots identical to the stored pending entries.
     pub unchanged_snapshots: u64,
     pub removals: u64,
+    /// Removals of transactions removed already (a replay).
+    pub replayed_removals: u64,
+    /// Completed transactions skipped as removed (a replay of the file
+    /// that first loaded them).
+    pub removed_transactions: u64,
+    /// Entries booked before the retention horizon, skipped.
+    pub expired_entries: u64,
     pub elapsed: Duration,
 }
 
@@ -192,13 +200,18 @@ fn count(n: u64, what: &str) -> String {
     format!("{n} {what}{}", plural(n))
 }
 
+fn entries_text(n: u64) -> String {
+    format!("{n} entr{}", if n == 1 { "y" } else { "ies" })
+}
+
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (entries, duplicates) = (self.pending_entries, self.duplicate_transactions);
         write!(
             f,
             "imported {} in {:.2} s: {}, {}, {}, {} ({} stale, skipped), {}, {} ({} unchanged \
-             duplicate{}), {} ({} entr{}, {} unchanged), {}",
+             duplicate{}, {} removed before, skipped), {} ({} entr{}, {} unchanged), {} ({} \
+             replayed), {} booked before the retention horizon, skipped",
             count(self.records, "record"),
             self.elapsed.as_secs_f64(),
             count(self.brands, "brand"),
@@ -210,11 +223,14 @@ impl fmt::Display for ImportSummary {
             count(self.transactions, "transaction"),
             duplicates,
             plural(duplicates),
+            self.removed_transactions,
             count(self.pending_snapshots, "pending snapshot"),
             entries,
             if entries == 1 { "y" } else { "ies" },
             self.unchanged_snapshots,
             count(self.removals, "removal"),
+            self.replayed_removals,
+            entries_text(self.expired_entries),
         )
     }
 }
@@ -558,6 +574,9 @@ where
     summary.stale_balances = outcome.stats.stale_balances;
     summary.duplicate_transactions = outcome.stats.duplicate_transactions;
     summary.unchanged_snapshots = outcome.stats.unchanged_snapshots;
+    summary.replayed_removals = outcome.stats.replayed_removals;
+    summary.removed_transactions = outcome.stats.removed_transactions;
+    summary.expired_entries = outcome.stats.expired_entries;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -132,6 +132,7 @@ pub(crate) struct Pending {
 pub(crate) struct Removal {
     pub account: AccountRef,
     pub key: String,
+    pub reason: Option<String>,
 }
 
 /// What a definition record defines, even when its other fields are bad:
@@ -595,11 +596,12 @@ impl Validator {
         let mut c = Check::default();
         let account = self.account_ref(&mut c, r.brand_id, r.account_id);
         let id = c.legacy(&r.transaction_id, "transactionId");
-        c.optional(r.reason, "reason", any);
+        let reason = c.optional(r.reason, "reason", any);
         let value = (|| {
             Some(Item::Removal(Removal {
                 account: account?,
                 key: id?.0,
+                reason: reason?,
             }))
         })();
         c.finish(value, None)

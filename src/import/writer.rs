@@ -23,8 +23,9 @@
 
 use super::ErrorSink;
 use super::copy::{COPY_TRANSACTIONS, CopyRows};
+use super::tombstone::Content;
 use super::validate::{
-    Account, AccountRef, Balance, Brand, Customer, Definition, Item, Limits, TxRow,
+    Account, AccountRef, Balance, Brand, Customer, Definition, Item, Limits, Removal, TxRow,
 };
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -39,6 +40,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc::Receiver;
 
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::month::Month;
+use crate::store::months;
 
 /// No account: brands and customers.
 const NONE: u32 = u32::MAX;
@@ -188,6 +191,13 @@ pub(crate) struct WriterStats {
     pub stale_balances: u64,
     pub duplicate_transactions: u64,
     pub unchanged_snapshots: u64,
+    /// Entries booked before the retention horizon, skipped.
+    pub expired_entries: u64,
+    /// Completed transactions skipped because their removal's tombstone
+    /// holds the same content (a replayed file).
+    pub removed_transactions: u64,
+    /// Removals of transactions removed already (a replayed file).
+    pub replayed_removals: u64,
 }
 
 pub(crate) struct Outcome {
@@ -267,6 +277,7 @@ pub(crate) async fn run(
     cancelled: Arc<AtomicBool>,
 ) -> Result<Outcome> {
     let mut w = Writer::new(tx, batch_rows, applied);
+    w.read_store_state().await?;
     let mut items = Items {
         rx: chunks,
         current: Vec::new(),
@@ -336,6 +347,16 @@ struct Writer {
     /// a later snapshot went straight into a COPY.
     deferred: Vec<(u32, Option<Vec<TxRow>>)>,
     deferred_slot: FxMap<u32, usize>,
+    /// Months with a partition (rows of any other month need one first).
+    months: HashSet<Month, Fx>,
+    /// Entries booked before this date are skipped (see `retention_horizon`).
+    horizon: Option<NaiveDate>,
+    /// Accounts with tombstones: only their new ids are looked up there.
+    tombstoned: HashSet<i64, Fx>,
+    /// Booking dates [from, to) of the months holding completed
+    /// transactions: lookups of completed ids skip the others (future
+    /// months hold pending entries only). `None`: there are none.
+    completed_span: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// What one flush writes, each kind deduplicated where the statement needs it.
@@ -352,7 +373,7 @@ struct Staging {
     limits: Vec<(u32, Limits)>,
     limits_slot: HashMap<u32, usize>,
     completed: Vec<(u64, u32, TxRow)>,
-    removals: Vec<(u64, u32, String)>,
+    removals: Vec<(u64, u32, Removal)>,
 }
 
 /// Keeps the last value per key, in order of first appearance.
@@ -400,7 +421,87 @@ impl Writer {
             applied,
             deferred: Vec::new(),
             deferred_slot: FxMap::default(),
+            months: HashSet::default(),
+            horizon: None,
+            tombstoned: HashSet::default(),
+            completed_span: None,
         }
+    }
+
+    /// What the writer needs to know of the store before the first line.
+    async fn read_store_state(&mut self) -> Result<()> {
+        let existing = months::existing(db!(self))
+            .await
+            .context("listing the months of transactions")?;
+        let holding = months::holding_completed(db!(self), &existing)
+            .await
+            .context("finding the months with completed transactions")?;
+        if let (Some(first), Some(last)) = (holding.first(), holding.last()) {
+            self.completed_span = Some((first.first_day(), last.end()));
+        }
+        self.months = existing.into_iter().collect();
+        self.horizon = sqlx::query_scalar("SELECT oldest_booking_date FROM retention_horizon")
+            .fetch_optional(db!(self))
+            .await
+            .context("reading the retention horizon")?;
+        self.tombstoned =
+            sqlx::query_scalar::<_, i64>("SELECT DISTINCT account_id FROM transaction_tombstones")
+                .fetch_all(db!(self))
+                .await
+                .context("reading tombstones")?
+                .into_iter()
+                .collect();
+        Ok(())
+    }
+
+    /// Widens the span lookups of completed ids cover to `date`'s month.
+    fn note_completed(&mut self, date: NaiveDate) {
+        match &mut self.completed_span {
+            Some((from, to)) if *from <= date && date < *to => {}
+            Some((from, to)) => {
+                *from = (*from).min(Month::of(date).first_day());
+                *to = (*to).max(Month::of(date).end());
+            }
+            None => {
+                self.completed_span = Some((Month::of(date).first_day(), Month::of(date).end()))
+            }
+        }
+    }
+
+    /// The `[from, to)` bounds lookups of completed ids bind; empty when
+    /// no month holds any.
+    fn completed_bounds(&self) -> (NaiveDate, NaiveDate) {
+        let nowhere = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
+        self.completed_span.unwrap_or((nowhere, nowhere))
+    }
+
+    /// Whether an entry booked on `date` may not be stored any more.
+    fn expired(&self, date: NaiveDate) -> bool {
+        self.horizon.is_some_and(|h| date < h)
+    }
+
+    /// The months of these booking dates still without a partition.
+    fn missing_months(&self, dates: impl IntoIterator<Item = NaiveDate>) -> Vec<Month> {
+        let mut missing: Vec<Month> = dates
+            .into_iter()
+            .map(Month::of)
+            .filter(|m| !self.months.contains(m))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
+
+    /// Makes these months' partitions (inside the file's transaction: a
+    /// refused file leaves none behind).
+    async fn create_months(&mut self, missing: Vec<Month>) -> Result<()> {
+        for month in missing {
+            months::ensure(db!(self), month)
+                .await
+                .with_context(|| format!("creating the partition of {month}"))?;
+            self.months.insert(month);
+        }
+        Ok(())
     }
 
     // ---- the registry of what the file names -------------------------------
@@ -553,15 +654,9 @@ impl Writer {
             }
             Item::Removal(x) => {
                 let (b, a) = self.account_of(&x.account);
-                if let Some(earlier) = self.batch_removals.get(&(a, x.key.clone())) {
-                    self.errors.push(
-                        line,
-                        "transactionId",
-                        format!("no completed transaction with this id in this account (removed at line {earlier})"),
-                    );
-                    return Ok(());
-                }
-                self.batch_removals.insert((a, x.key.clone()), line);
+                self.batch_removals
+                    .entry((a, x.key.clone()))
+                    .or_insert(line);
                 (b, a, 1)
             }
         };
@@ -609,6 +704,18 @@ impl Writer {
             Item::Pending(p) => (&p.account, None),
             _ => return None,
         };
+        // Entries to skip, or of a month still without its partition, go
+        // through the batches.
+        let writable =
+            |date: NaiveDate| !self.expired(date) && self.months.contains(&Month::of(date));
+        let all_writable = match item {
+            Item::Transaction(_, row) => writable(row.booking_date),
+            Item::Pending(p) => p.entries.iter().all(|e| writable(e.booking_date)),
+            _ => false,
+        };
+        if !all_writable {
+            return None;
+        }
         let (_, a) = self.account_of(r);
         let state = &mut self.accounts[a as usize];
         if state.id.is_none() || !state.entity.known_at(line) {
@@ -679,7 +786,10 @@ impl Writer {
                     .id
                     .expect("streamable accounts have an id");
                 match item {
-                    Item::Transaction(_, row) => buf.push(id, row),
+                    Item::Transaction(_, row) => {
+                        buf.push(id, row);
+                        self.note_completed(row.booking_date);
+                    }
                     Item::Pending(p) => p.entries.iter().for_each(|e| buf.push(id, e)),
                     _ => unreachable!("only streamable items"),
                 }
@@ -769,11 +879,8 @@ impl Writer {
                 })
                 .collect();
             let keys: Vec<&str> = list.iter().map(|(_, k)| k.as_str()).collect();
-            type Found = (i64, i64, Option<DateTime<Utc>>, Vec<String>);
-            let found: Vec<Found> = sqlx::query_as(
-                "SELECT u.i, a.id, b.update_date_time, \
-                   ARRAY(SELECT t.legacy_key FROM transactions t WHERE t.account_id = a.id \
-                         AND t.completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA') \
+            let found: Vec<(i64, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "SELECT u.i, a.id, b.update_date_time \
                  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(b, k, i) \
                  JOIN accounts a ON a.brand_id = u.b AND a.legacy_key = u.k \
                  LEFT JOIN balances b ON b.account_id = a.id",
@@ -788,15 +895,32 @@ impl Writer {
                 a.entity.in_store = Some(false);
                 a.fresh = Some(KeyHashes::default());
             }
-            for (i, id, balance_time, pending) in found {
-                let a = &mut self.accounts[list[(i - 1) as usize].0 as usize];
+            let mut by_id: FxMap<i64, u32> = FxMap::default();
+            for (i, id, balance_time) in found {
+                let index = list[(i - 1) as usize].0;
+                by_id.insert(id, index);
+                let a = &mut self.accounts[index as usize];
                 a.entity.in_store = Some(true);
                 a.fresh = None;
                 a.id = Some(id);
                 a.holders_in_db = true;
                 a.balance_time = balance_time;
-                a.pending_in_db = !pending.is_empty();
-                a.pending = pending.into_iter().collect();
+            }
+            // Their pending entries: one scan of each month's small index
+            // of pending entries for all of them.
+            let ids: Vec<i64> = by_id.keys().copied().collect();
+            let pending: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT account_id, legacy_key FROM transactions \
+                 WHERE account_id = ANY($1) AND completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA'",
+            )
+            .bind(&ids)
+            .fetch_all(db!(self))
+            .await
+            .context("looking up pending entries")?;
+            for (id, key) in pending {
+                let a = &mut self.accounts[by_id[&id] as usize];
+                a.pending_in_db = true;
+                a.pending.insert(key);
             }
         }
         Ok(())
@@ -902,6 +1026,10 @@ impl Writer {
             }
             Item::Transaction(_, row) => {
                 if self.usable(line, brand, account) {
+                    if self.expired(row.booking_date) {
+                        self.stats.expired_entries += 1;
+                        return;
+                    }
                     let state = &mut self.accounts[account as usize];
                     if !state.pending.is_empty() && state.pending.contains(&row.key) {
                         state.conflicts.push((row.key.clone(), line));
@@ -909,8 +1037,11 @@ impl Writer {
                     st.completed.push((line, account, row));
                 }
             }
-            Item::Pending(p) => {
+            Item::Pending(mut p) => {
                 if self.usable(line, brand, account) {
+                    let before = p.entries.len();
+                    p.entries.retain(|e| !self.expired(e.booking_date));
+                    self.stats.expired_entries += (before - p.entries.len()) as u64;
                     let state = &mut self.accounts[account as usize];
                     let mut first = HashMap::new();
                     for (i, e) in p.entries.iter().enumerate() {
@@ -932,7 +1063,7 @@ impl Writer {
                 if self.usable(line, brand, account) {
                     let state = &mut self.accounts[account as usize];
                     state.conflicts.retain(|(k, _)| *k != r.key);
-                    st.removals.push((line, account, r.key));
+                    st.removals.push((line, account, r));
                 }
             }
         }
@@ -964,7 +1095,7 @@ impl Writer {
             self.write_completed(st.completed).await?;
         }
         if !st.removals.is_empty() {
-            self.write_removals(&st.removals).await?;
+            self.write_removals(st.removals).await?;
         }
         Ok(())
     }
@@ -1186,6 +1317,8 @@ impl Writer {
         // file): they are looked up, compared when found (identical content
         // is a no-op, anything else breaks immutability) and the new ones
         // go in by COPY too.
+        let missing = self.missing_months(rows.iter().map(|(_, _, row)| row.booking_date));
+        self.create_months(missing).await?;
         let mut copy = mem::take(&mut self.copy);
         copy.clear();
         copy.begin();
@@ -1199,6 +1332,7 @@ impl Writer {
                 .is_some_and(|seen| seen.insert(key_hash(&row.key)));
             if new_id {
                 copy.push(id, &row);
+                self.note_completed(row.booking_date);
             } else {
                 others.push((line, id, row));
             }
@@ -1226,6 +1360,7 @@ impl Writer {
     ) -> Result<()> {
         let ids: Vec<i64> = rows.iter().map(|(_, id, _)| *id).collect();
         let keys: Vec<&str> = rows.iter().map(|(_, _, row)| row.key.as_str()).collect();
+        let (from, to) = self.completed_bounds();
         let stored: Vec<StoredRow> = sqlx::query_as(&format!(
             "SELECT u.i AS tag, t.* \
              FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
@@ -1233,6 +1368,8 @@ impl Writer {
         ))
         .bind(&ids)
         .bind(&keys)
+        .bind(from)
+        .bind(to)
         .fetch_all(db!(self))
         .await
         .context("looking up transactions already stored")?;
@@ -1242,9 +1379,27 @@ impl Writer {
             let i = (s.tag - 1) as usize;
             existing[i] = Some(s);
         }
+        let removed = self.tombstones_of(rows, &existing).await?;
         // First occurrence in this batch of each new (account, id).
         let mut first: FxMap<(i64, &str), usize> = FxMap::default();
         for (i, (line, id, row)) in rows.iter().enumerate() {
+            if let Some(tombstone) = removed.get(&i) {
+                if tombstone.digest[..] == content(row).digest()[..] {
+                    self.stats.removed_transactions += 1;
+                } else {
+                    self.errors.push(
+                        *line,
+                        "transactionId",
+                        format!(
+                            "this transaction was removed from this account on {} ({}); a removed \
+                             transaction never comes back, and this content differs from the removed one",
+                            tombstone.removed_at.format("%Y-%m-%d"),
+                            tombstone.reason.as_deref().unwrap_or("no reason given"),
+                        ),
+                    );
+                }
+                continue;
+            }
             let differ = match &existing[i] {
                 Some(s) => differences(&RowRef::from(row), s, false),
                 None => match first.entry((*id, row.key.as_str())) {
@@ -1255,6 +1410,7 @@ impl Writer {
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(i);
                         copy.push(*id, row);
+                        self.note_completed(row.booking_date);
                         continue;
                     }
                 },
@@ -1280,34 +1436,138 @@ impl Writer {
         Ok(())
     }
 
-    async fn write_removals(&mut self, removals: &[(u64, u32, String)]) -> Result<()> {
-        let mut ids = Vec::with_capacity(removals.len());
-        let mut keys = Vec::with_capacity(removals.len());
-        let mut lines = Vec::with_capacity(removals.len());
-        for (line, a, key) in removals {
-            let Some(id) = self.id_of(*a) else { continue };
-            ids.push(id);
-            keys.push(key.as_str());
-            lines.push(*line);
+    /// The tombstones of the rows not in the store, by row index.
+    async fn tombstones_of(
+        &mut self,
+        rows: &[(u64, i64, TxRow)],
+        existing: &[Option<StoredRow>],
+    ) -> Result<HashMap<usize, Tombstone>> {
+        let (mut index, mut ids, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (_, id, row)) in rows.iter().enumerate() {
+            if existing[i].is_none() && self.tombstoned.contains(id) {
+                index.push(i);
+                ids.push(*id);
+                keys.push(row.key.as_str());
+            }
         }
-        let removed: Vec<(i64, String)> = sqlx::query_as(&format!(
-            "DELETE FROM transactions WHERE id IN ( \
-                   SELECT t.id FROM unnest($1::int8[], $2::text[]) AS u(a, k) \
-                   CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t) \
-                 RETURNING account_id, legacy_key"
-        ))
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found: Vec<Tombstone> = sqlx::query_as(
+            "SELECT u.i AS tag, tb.content_digest AS digest, tb.reason, tb.removed_at \
+             FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
+             JOIN transaction_tombstones tb ON tb.account_id = u.a AND tb.legacy_key = u.k",
+        )
         .bind(&ids)
         .bind(&keys)
         .fetch_all(db!(self))
         .await
+        .context("looking up tombstones")?;
+        Ok(found
+            .into_iter()
+            .map(|t| (index[(t.tag - 1) as usize], t))
+            .collect())
+    }
+
+    /// Removes completed transactions, leaving a tombstone of each; a
+    /// removal whose tombstone exists already is a replay, a no-op.
+    async fn write_removals(&mut self, removals: Vec<(u64, u32, Removal)>) -> Result<()> {
+        let mut ids = Vec::with_capacity(removals.len());
+        let mut keys = Vec::with_capacity(removals.len());
+        let mut lines = Vec::with_capacity(removals.len());
+        let mut reasons = Vec::with_capacity(removals.len());
+        for (line, a, removal) in &removals {
+            let Some(id) = self.id_of(*a) else { continue };
+            ids.push(id);
+            keys.push(removal.key.as_str());
+            lines.push(*line);
+            reasons.push(removal.reason.as_deref());
+        }
+        let (from, to) = self.completed_bounds();
+        let removed: Vec<StoredRow> = sqlx::query_as(&format!(
+            "DELETE FROM transactions t USING unnest($1::int8[], $2::text[]) AS u(a, k) \
+             WHERE t.account_id = u.a AND t.legacy_key = u.k \
+               AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
+               AND t.booking_date >= $3 AND t.booking_date < $4 \
+             RETURNING t.account_id AS tag, {STORED_COLUMNS}"
+        ))
+        .bind(&ids)
+        .bind(&keys)
+        .bind(from)
+        .bind(to)
+        .fetch_all(db!(self))
+        .await
         .context("removing transactions")?;
-        let removed: HashSet<(i64, String)> = removed.into_iter().collect();
+        // The reason a tombstone keeps is its first removal's.
+        let mut reason_of: FxMap<(i64, &str), Option<&str>> = FxMap::default();
+        for ((id, key), reason) in ids.iter().zip(&keys).zip(&reasons) {
+            reason_of.entry((*id, key)).or_insert(*reason);
+        }
+        let mut tombstones = TombstoneRows::default();
+        for row in &removed {
+            tombstones.account.push(row.tag);
+            tombstones.key.push(row.legacy_key.as_str());
+            tombstones.reason.push(
+                reason_of
+                    .get(&(row.tag, row.legacy_key.as_str()))
+                    .copied()
+                    .flatten(),
+            );
+            tombstones.booking_date.push(row.booking_date);
+            tombstones.digest.push(row.content().digest().to_vec());
+        }
+        if !removed.is_empty() {
+            sqlx::query(
+                "INSERT INTO transaction_tombstones (account_id, legacy_key, reason, booking_date, content_digest) \
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::date[], $5::bytea[])",
+            )
+            .bind(&tombstones.account)
+            .bind(&tombstones.key)
+            .bind(&tombstones.reason)
+            .bind(&tombstones.booking_date)
+            .bind(&tombstones.digest)
+            .execute(db!(self))
+            .await
+            .context("writing tombstones")?;
+            self.tombstoned.extend(&tombstones.account);
+        }
+        // The others are replays if a tombstone says so.
+        let removed: HashSet<(i64, &str)> = removed
+            .iter()
+            .map(|r| (r.tag, r.legacy_key.as_str()))
+            .collect();
+        let mut once: HashSet<(i64, &str)> = HashSet::new();
+        let (mut probe_ids, mut probe_keys, mut probe_lines) = (Vec::new(), Vec::new(), Vec::new());
         for ((id, key), line) in ids.iter().zip(&keys).zip(&lines) {
-            if !removed.contains(&(*id, (*key).to_owned())) {
+            // The first removal of an id in this batch removed it; a later
+            // one of the same id is a replay.
+            if removed.contains(&(*id, *key)) && once.insert((*id, *key)) {
+                continue;
+            }
+            probe_ids.push(*id);
+            probe_keys.push(*key);
+            probe_lines.push(*line);
+        }
+        if probe_ids.is_empty() {
+            return Ok(());
+        }
+        let replays: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.i FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
+             WHERE EXISTS (SELECT FROM transaction_tombstones tb WHERE tb.account_id = u.a AND tb.legacy_key = u.k)",
+        )
+        .bind(&probe_ids)
+        .bind(&probe_keys)
+        .fetch_all(db!(self))
+        .await
+        .context("looking up tombstones")?;
+        self.stats.replayed_removals += replays.len() as u64;
+        let replays: HashSet<i64> = replays.into_iter().collect();
+        for (i, line) in probe_lines.iter().enumerate() {
+            if !replays.contains(&(i as i64 + 1)) {
                 self.errors.push(
                     *line,
                     "transactionId",
-                    "no completed transaction with this id in this account",
+                    "no completed transaction with this id in this account, and none was removed",
                 );
             }
         }
@@ -1337,6 +1597,12 @@ impl Writer {
                 stored.entry(row.tag).or_default().push(row);
             }
         }
+        let missing = self.missing_months(
+            snapshots
+                .iter()
+                .flat_map(|(_, entries)| entries.iter().map(|e| e.booking_date)),
+        );
+        self.create_months(missing).await?;
         let mut clear: Vec<i64> = Vec::new();
         let mut copy = mem::take(&mut self.copy);
         copy.clear();
@@ -1419,6 +1685,7 @@ impl Writer {
             }
         }
         probe.sort_unstable();
+        let (from, to) = self.completed_bounds();
         let mut blamed: Vec<(u64, String, String)> = Vec::new();
         for chunk in probe.chunks(10_000) {
             let ids: Vec<i64> = chunk
@@ -1432,6 +1699,8 @@ impl Writer {
             ))
             .bind(&ids)
             .bind(&keys)
+            .bind(from)
+            .bind(to)
             .fetch_all(db!(self))
             .await
             .context("checking pending ids against completed ones")?;
@@ -1466,6 +1735,47 @@ impl Writer {
             self.errors.push(line, field, reason);
         }
         Ok(())
+    }
+}
+
+/// A removed transaction's tombstone; `tag` says which probe it answers.
+#[derive(sqlx::FromRow)]
+struct Tombstone {
+    tag: i64,
+    digest: Vec<u8>,
+    reason: Option<String>,
+    removed_at: DateTime<Utc>,
+}
+
+/// Tombstones to write, as the columns of one `unnest`.
+#[derive(Default)]
+struct TombstoneRows<'a> {
+    account: Vec<i64>,
+    key: Vec<&'a str>,
+    reason: Vec<Option<&'a str>>,
+    booking_date: Vec<NaiveDate>,
+    digest: Vec<Vec<u8>>,
+}
+
+/// The content a tombstone's digest is taken of.
+fn content(r: &TxRow) -> Content<'_> {
+    Content {
+        key: &r.key,
+        credit_debit: r.credit_debit,
+        name: &r.name,
+        transaction_type: r.tx_type,
+        amount: r.amount,
+        currency: &r.currency,
+        date_time: r.date_time,
+        booking_date: r.booking_date,
+        counterparty: [
+            r.partie_cnpj_cpf.as_deref(),
+            r.partie_person_type,
+            r.partie_compe_code.as_deref(),
+            r.partie_branch_code.as_deref(),
+            r.partie_number.as_deref(),
+            r.partie_check_digit.as_deref(),
+        ],
     }
 }
 
@@ -1515,12 +1825,15 @@ impl<'a> From<&'a TxRow> for RowRef<'a> {
 /// The completed transaction of account `u.a` with key `u.k`, for a
 /// `LATERAL` join: the `LIMIT` keeps it a probe of the unique index per key,
 /// whatever the planner believes of a table this very transaction filled.
+/// `$3` and `$4` bound the months probed to those holding completed ones
+/// (see `Writer::completed_span`).
 const COMPLETED_BY_KEY: &str = "SELECT t.id, t.legacy_key, t.transaction_id, \
     t.completed_authorised_payment_type, t.credit_debit_type, t.transaction_name, t.type, t.amount, \
     t.currency, t.transaction_date_time, t.booking_date, t.partie_cnpj_cpf, t.partie_person_type, \
     t.partie_compe_code, t.partie_branch_code, t.partie_number, t.partie_check_digit \
     FROM transactions t WHERE t.account_id = u.a AND t.legacy_key = u.k \
-    AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' LIMIT 1";
+    AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
+    AND t.booking_date >= $3 AND t.booking_date < $4 LIMIT 1";
 
 const STORED_COLUMNS: &str = "t.legacy_key, t.transaction_id, t.completed_authorised_payment_type, \
     t.credit_debit_type, t.transaction_name, t.type, t.amount, t.currency, t.transaction_date_time, t.booking_date, \
@@ -1551,6 +1864,27 @@ struct StoredRow {
 }
 
 impl StoredRow {
+    fn content(&self) -> Content<'_> {
+        Content {
+            key: &self.legacy_key,
+            credit_debit: &self.credit_debit_type,
+            name: &self.transaction_name,
+            transaction_type: &self.tx_type,
+            amount: self.amount,
+            currency: &self.currency,
+            date_time: self.transaction_date_time,
+            booking_date: self.booking_date,
+            counterparty: [
+                self.partie_cnpj_cpf.as_deref(),
+                self.partie_person_type.as_deref(),
+                self.partie_compe_code.as_deref(),
+                self.partie_branch_code.as_deref(),
+                self.partie_number.as_deref(),
+                self.partie_check_digit.as_deref(),
+            ],
+        }
+    }
+
     /// A line's row as if stored (to compare two lines of one batch).
     fn from_row(r: &TxRow) -> Self {
         StoredRow {

@@ -34,6 +34,19 @@ async fn server() -> &'static PgConnectOptions {
 
 /// Creates an empty, migrated database and returns its connection options.
 pub async fn fresh_database() -> PgConnectOptions {
+    let options = empty_database().await;
+    let pool = PgPool::connect_with(options.clone())
+        .await
+        .expect("connecting to the test database");
+    contas::db::migrate(&pool)
+        .await
+        .expect("migrating the test database");
+    pool.close().await;
+    options
+}
+
+/// Creates a database with no schema at all.
+pub async fn empty_database() -> PgConnectOptions {
     super::logs::capture();
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = format!(
@@ -54,15 +67,7 @@ pub async fn fresh_database() -> PgConnectOptions {
         .await
         .expect("creating a test database");
     admin.close().await.ok();
-    let options = server.clone().database(&name);
-    let pool = PgPool::connect_with(options.clone())
-        .await
-        .expect("connecting to the test database");
-    contas::db::migrate(&pool)
-        .await
-        .expect("migrating the test database");
-    pool.close().await;
-    options
+    server.clone().database(&name)
 }
 
 /// A pool on a fresh database.
@@ -72,7 +77,7 @@ pub async fn fresh_pool() -> PgPool {
         .expect("connecting to the test database")
 }
 
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 10] = [
     "brands",
     "customers",
     "accounts",
@@ -80,6 +85,9 @@ pub const TABLES: [&str; 7] = [
     "balances",
     "overdraft_limits",
     "transactions",
+    "transaction_tombstones",
+    "retention_horizon",
+    "compacted_months",
 ];
 
 /// Every row of every table, ids included, in a stable order: two dumps are
@@ -118,6 +126,10 @@ pub async fn dump_content(pool: &PgPool) -> String {
         format!(
             "SELECT to_jsonb(t) - 'id' - 'account_id' || {account} FROM transactions t JOIN accounts a ON a.id = t.account_id"
         ),
+        format!(
+            "SELECT to_jsonb(t) - 'account_id' - 'removed_at' || {account} FROM transaction_tombstones t JOIN accounts a ON a.id = t.account_id"
+        ),
+        "SELECT to_jsonb(t) FROM retention_horizon t".to_owned(),
     ];
     let mut out = String::new();
     for q in queries {
