@@ -6,6 +6,7 @@ use contas::http::auth::ApiToken;
 use contas::http::limits::RequestLimits;
 use contas::http::tls::{TlsFiles, TlsListener};
 use contas::store::lock::{LockError, LockWait};
+use contas::store::{months, retention};
 use contas::{db, duration, healthcheck, import, seed};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
@@ -50,6 +51,22 @@ enum Command {
         /// that seeds on every start leaves existing data alone.
         #[arg(long)]
         if_empty: bool,
+    },
+    /// Drop the months no statement can reach any more (with what depends
+    /// on them) and rewrite closed months in statement order. Run it daily.
+    Retention {
+        /// Months kept before the current one; at least 12, since
+        /// `/transactions` reaches 12 months back.
+        #[arg(long, default_value_t = 12)]
+        keep_months: u32,
+        /// Print what would be done and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not rewrite closed months.
+        #[arg(long)]
+        no_compact: bool,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Exit 0 when the local `contas serve` is ready, 1 otherwise (for
     /// container health checks).
@@ -192,6 +209,28 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::Retention {
+            keep_months,
+            dry_run,
+            no_compact,
+            lock,
+        } => {
+            let pool =
+                connect(required_url(cli.database_url)?.application_name("contas retention"))
+                    .await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            let mut connection = pool.acquire().await?;
+            let options = retention::RetentionOptions {
+                today: contas::domain::time::brasilia_date(chrono::Utc::now()),
+                keep_months,
+                dry_run,
+                compact: !no_compact,
+                lock: lock.wait(),
+            };
+            let report = retention::run(&mut connection, &options).await?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Healthcheck(args) => healthcheck::check(&args).await,
     }
 }
@@ -269,7 +308,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     if read_options.is_some() && database_url.is_none() {
         bail!("DATABASE_READ_URL needs DATABASE_URL: migrations are applied on the primary");
     }
-    let options = match database_url {
+    let primary = match database_url {
         Some(url) => {
             let options = PgConnectOptions::from_str(&url)
                 .context("DATABASE_URL is not a valid PostgreSQL URL")?;
@@ -278,9 +317,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
             let pool = connect(options.clone()).await?;
             db::migrate(&pool).await.context("applying migrations")?;
             pool.close().await;
-            // The API only reads: with a replica, the primary is not needed
-            // after migrating.
-            read_options.unwrap_or(options)
+            options
         }
         None => {
             start_embedded(
@@ -290,6 +327,15 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
             .await?
         }
     };
+    // Migrating made the months ahead; this keeps them coming.
+    tokio::spawn(months::keep_ready(
+        primary
+            .clone()
+            .application_name("contas serve (partitions)"),
+        Duration::from_secs(3600),
+    ));
+    // The API only reads: with a replica, the primary serves no request.
+    let options = read_options.unwrap_or(primary);
     let mut state = AppState::new(serving_pool.open(options));
     if let Some(token) = api_token {
         state = state.with_api_token(token);

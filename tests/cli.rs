@@ -474,3 +474,32 @@ async fn an_import_gives_up_on_a_busy_store_at_once_or_after_its_lock_timeout() 
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn retention_prints_what_it_does_and_refuses_to_keep_less_than_a_year() {
+    let url = database_url().await;
+    let output = contas()
+        .args(["retention", "--keep-months", "11"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("keep at least 12"), "{stderr}");
+
+    for args in [&["retention", "--dry-run"][..], &["retention"][..]] {
+        let output = contas()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.starts_with("retention"), "{stdout}");
+        assert!(stdout.contains("statements reach back to"), "{stdout}");
+    }
+}

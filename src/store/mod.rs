@@ -2,5 +2,7 @@
 //! entries in monthly partitions ([`months`]), and what retention forgets
 //! ([`retention`]) or rewrites ([`compaction`]).
 
+pub mod compaction;
 pub mod lock;
 pub mod months;
+pub mod retention;

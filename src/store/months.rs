@@ -4,7 +4,9 @@
 
 use crate::domain::month::{Month, months_ahead};
 use chrono::NaiveDate;
-use sqlx::PgConnection;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use std::time::Duration;
 
 /// The months with a partition, oldest first. A partition being detached
 /// (by a retention run that was interrupted) no longer counts.
@@ -65,4 +67,36 @@ pub async fn ensure_ahead(
         }
     }
     Ok(created)
+}
+
+/// While the service runs, keeps this month and the next 12 ready (on each
+/// first of a month, the month a year ahead is due): checks every `every`
+/// on a connection of its own to the primary. Failures are logged and tried
+/// again at the next check; the months are made a year ahead, so there is
+/// time.
+pub async fn keep_ready(options: PgConnectOptions, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let today = crate::domain::time::brasilia_date(chrono::Utc::now());
+        let outcome = async {
+            let mut connection = PgConnection::connect_with(&options).await?;
+            let created = ensure_ahead(&mut connection, today).await;
+            connection.close().await.ok();
+            created
+        }
+        .await;
+        match outcome {
+            Ok(created) if created.is_empty() => {}
+            Ok(created) => {
+                let months: Vec<String> = created.iter().map(Month::to_string).collect();
+                tracing::info!(
+                    months = months.join(","),
+                    "made the partitions of months ahead"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "could not check the partitions of months ahead"),
+        }
+    }
 }

@@ -1,0 +1,240 @@
+//! Rewriting a closed month in statement order.
+//!
+//! Entries arrive day by day for every account, so a month of one account's
+//! entries is scattered over its whole partition: once the store is larger
+//! than memory, a page of 25 entries can cost 25 random reads. A month that
+//! has closed (see [`crate::domain::month::is_closed`]) no longer changes,
+//! so it is copied once into a new table in statement order (each account's
+//! entries together, as a page reads them), indexed, frozen and swapped for
+//! the old partition. Readers never see a half-written month: the swap is
+//! one short transaction (the only moment they wait), and the writer lock
+//! keeps imports out for the whole rewrite.
+
+use crate::domain::month::Month;
+use anyhow::{Context, Result, bail, ensure};
+use sqlx::{Connection, PgConnection};
+use std::time::{Duration, Instant};
+
+/// What rewriting one month did.
+#[derive(Debug, Clone)]
+pub struct Compacted {
+    pub month: Month,
+    pub entries: u64,
+    pub took: Duration,
+    /// How long the swap held `transactions` exclusively (readers waited).
+    pub lock_held: Duration,
+}
+
+/// How long the swap waits for readers to let go of `transactions` before
+/// trying again (while it waits, new readers queue behind it).
+const SWAP_LOCK_TIMEOUT: &str = "500ms";
+const SWAP_ATTEMPTS: u32 = 20;
+
+/// Rewrites `month`'s partition in statement order. The caller holds the
+/// writer lock (no import changes the month meanwhile).
+pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Compacted> {
+    let started = Instant::now();
+    let partition = month.partition();
+    let staging = format!("{partition}_compacting");
+    // A run cut short leaves its copy behind.
+    sqlx::query(&format!("DROP TABLE IF EXISTS {staging}"))
+        .execute(&mut *connection)
+        .await?;
+    let indexes = Indexes::of(connection, &partition, &staging).await?;
+
+    sqlx::query(&format!(
+        "CREATE TABLE {staging} (LIKE transactions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    ))
+    .execute(&mut *connection)
+    .await?;
+    // Sorting a month takes memory: more than a session's default.
+    sqlx::query("SET work_mem = '256MB'")
+        .execute(&mut *connection)
+        .await?;
+    let copied = sqlx::query(&format!(
+        "INSERT INTO {staging} SELECT * FROM {partition} \
+         ORDER BY account_id, booking_date, transaction_date_time, id"
+    ))
+    .execute(&mut *connection)
+    .await
+    .with_context(|| format!("copying {month} in statement order"))?
+    .rows_affected();
+    sqlx::query("RESET work_mem")
+        .execute(&mut *connection)
+        .await?;
+    let entries: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {partition}"))
+        .fetch_one(&mut *connection)
+        .await?;
+    ensure!(
+        copied == entries as u64,
+        "{month} changed while it was copied ({entries} entries, {copied} copied): is another \
+         writer running without the writer lock?"
+    );
+    // The month's bound, so that attaching the copy need not scan it.
+    sqlx::query(&format!(
+        "ALTER TABLE {staging} ADD CONSTRAINT {staging}_bound \
+         CHECK (booking_date >= '{}' AND booking_date < '{}')",
+        month.first_day(),
+        month.end()
+    ))
+    .execute(&mut *connection)
+    .await?;
+    for create in &indexes.create {
+        sqlx::query(create).execute(&mut *connection).await?;
+    }
+    // Validated here, so that attaching the copy takes it as is.
+    for add in &indexes.constraints {
+        sqlx::query(add).execute(&mut *connection).await?;
+    }
+    // Closed months do not change: frozen now, they never need vacuuming
+    // again, and their visibility map lets pages be read off the index.
+    sqlx::query(&format!("VACUUM (FREEZE, ANALYZE) {staging}"))
+        .execute(&mut *connection)
+        .await?;
+
+    let lock_held = swap(connection, month, &staging, &indexes).await?;
+    Ok(Compacted {
+        month,
+        entries: copied,
+        took: started.elapsed(),
+        lock_held,
+    })
+}
+
+/// Replaces the partition by its copy in one transaction: detach and drop
+/// the old one, give the copy its names, attach it. Readers of
+/// `transactions` wait for this transaction only.
+async fn swap(
+    connection: &mut PgConnection,
+    month: Month,
+    staging: &str,
+    indexes: &Indexes,
+) -> Result<Duration> {
+    let partition = month.partition();
+    for attempt in 1..=SWAP_ATTEMPTS {
+        let mut tx = connection.begin().await?;
+        sqlx::query(&format!("SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
+            .execute(&mut *tx)
+            .await?;
+        let started = Instant::now();
+        let detached = sqlx::query(&format!(
+            "ALTER TABLE transactions DETACH PARTITION {partition}"
+        ))
+        .execute(&mut *tx)
+        .await;
+        match detached {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                tx.rollback().await?;
+                tracing::info!(%month, attempt, "readers kept transactions busy; retrying the swap");
+                continue;
+            }
+            Err(e) => return Err(e).context("detaching the month's partition"),
+        }
+        let mut statements = vec![
+            format!("DROP TABLE {partition}"),
+            format!("ALTER TABLE {staging} RENAME TO {partition}"),
+        ];
+        statements.extend(indexes.rename.iter().cloned());
+        statements.push(format!(
+            "ALTER TABLE transactions ATTACH PARTITION {partition} FOR VALUES FROM ('{}') TO ('{}')",
+            month.first_day(),
+            month.end()
+        ));
+        statements.push(format!(
+            "ALTER TABLE {partition} DROP CONSTRAINT {staging}_bound"
+        ));
+        for statement in &statements {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("swapping {month}: {statement}"))?;
+        }
+        sqlx::query(
+            "INSERT INTO compacted_months (month, rows) \
+             SELECT $1, count(*) FROM transactions WHERE booking_date >= $1 AND booking_date < $2 \
+             ON CONFLICT (month) DO UPDATE SET rows = EXCLUDED.rows, compacted_at = now()",
+        )
+        .bind(month.first_day())
+        .bind(month.end())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(started.elapsed());
+    }
+    bail!(
+        "could not swap {month}: readers kept transactions busy through {SWAP_ATTEMPTS} tries; \
+         the copy was left as {staging} and is dropped by the next run"
+    )
+}
+
+/// The old partition's indexes and constraints, made again on the copy.
+struct Indexes {
+    /// `CREATE INDEX` of each, under a temporary name.
+    create: Vec<String>,
+    /// The primary key and foreign keys on the copy, under temporary names.
+    constraints: Vec<String>,
+    /// Renames giving the copy's indexes and constraints the old names.
+    rename: Vec<String>,
+}
+
+impl Indexes {
+    async fn of(connection: &mut PgConnection, partition: &str, staging: &str) -> Result<Self> {
+        let indexes: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid), k.conname::text
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+              WHERE i.indrelid = $1::regclass
+              ORDER BY 1",
+        )
+        .bind(partition)
+        .fetch_all(&mut *connection)
+        .await?;
+        let foreign_keys: Vec<(String, String)> = sqlx::query_as(
+            "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+              WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1",
+        )
+        .bind(partition)
+        .fetch_all(&mut *connection)
+        .await?;
+        let mut this = Indexes {
+            create: Vec::new(),
+            constraints: Vec::new(),
+            rename: Vec::new(),
+        };
+        for (n, (name, definition, constraint)) in indexes.into_iter().enumerate() {
+            let temporary = format!("{staging}_{n}");
+            let Some((head, using)) = definition.split_once(" USING ") else {
+                bail!("unexpected index definition: {definition}");
+            };
+            let unique = if head.starts_with("CREATE UNIQUE INDEX ") {
+                "UNIQUE "
+            } else {
+                ""
+            };
+            this.create.push(format!(
+                "CREATE {unique}INDEX {temporary} ON {staging} USING {using}"
+            ));
+            match constraint {
+                // A primary key takes its index's name with it.
+                Some(constraint) => {
+                    this.constraints.push(format!(
+                        "ALTER TABLE {staging} ADD CONSTRAINT {temporary} PRIMARY KEY USING INDEX {temporary}"
+                    ));
+                    this.rename.push(format!(
+                        "ALTER TABLE {partition} RENAME CONSTRAINT {temporary} TO {constraint}"
+                    ));
+                }
+                None => this
+                    .rename
+                    .push(format!("ALTER INDEX {temporary} RENAME TO {name}")),
+            }
+        }
+        for (name, definition) in foreign_keys {
+            this.constraints.push(format!(
+                "ALTER TABLE {staging} ADD CONSTRAINT {name} {definition}"
+            ));
+        }
+        Ok(this)
+    }
+}

@@ -1,0 +1,329 @@
+//! `contas retention`: the store keeps only what Open Finance can serve.
+//!
+//! Open Finance serves a statement 12 months back; LGPD's data-minimisation
+//! principle says personal data should not be kept longer than needed. So,
+//! daily: every month no statement window can reach any more is dropped
+//! whole (no row deletes, so no vacuum and no bloat), with the tombstones
+//! of its removed entries; the retention horizon moves to the oldest month
+//! kept, so that no import brings older entries back; and closed months are
+//! rewritten in statement order ([`compaction`]).
+//!
+//! It is safe while serving and importing: it holds the writer lock (one
+//! writer at a time, [`lock`]), months are detached concurrently (readers
+//! and writers never wait for that), and a rewritten month is swapped in
+//! one short transaction.
+
+use super::compaction::{self, Compacted};
+use super::lock::{self, LockWait, Scope};
+use super::months;
+use crate::domain::month::{Month, is_closed, retention_plan};
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use sqlx::{Connection, PgConnection};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// How to run retention.
+#[derive(Debug, Clone)]
+pub struct RetentionOptions {
+    /// "Today" in Brasília.
+    pub today: NaiveDate,
+    /// Months kept before today's (at least 12).
+    pub keep_months: u32,
+    /// Say what would be done, and do nothing.
+    pub dry_run: bool,
+    /// Rewrite closed months in statement order.
+    pub compact: bool,
+    pub lock: LockWait,
+}
+
+/// A month dropped (or, in a dry run, to drop).
+#[derive(Debug, Clone)]
+pub struct Dropped {
+    pub month: Month,
+    pub entries: u64,
+    pub tombstones: u64,
+    pub took: Duration,
+}
+
+/// What a run did, or would do.
+#[derive(Debug, Clone)]
+pub struct RetentionReport {
+    pub dry_run: bool,
+    pub today: NaiveDate,
+    pub oldest_kept: Month,
+    /// Months an interrupted run had left half detached, finished now.
+    pub finished: Vec<Month>,
+    pub dropped: Vec<Dropped>,
+    /// Closed months rewritten (in a dry run: to rewrite, with no figures).
+    pub compacted: Vec<Compacted>,
+    pub took: Duration,
+}
+
+impl fmt::Display for RetentionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (drop, compact) = if self.dry_run {
+            ("would drop", "would rewrite")
+        } else {
+            ("dropped", "rewrote")
+        };
+        writeln!(
+            f,
+            "retention{}: today is {} in Brasília; keeping {} on (statements reach back to {})",
+            if self.dry_run { " (dry run)" } else { "" },
+            self.today,
+            self.oldest_kept,
+            crate::domain::window::Statement::Full.earliest(self.today),
+        )?;
+        for month in &self.finished {
+            writeln!(
+                f,
+                "finished dropping {month} (an earlier run was interrupted)"
+            )?;
+        }
+        for d in &self.dropped {
+            write!(
+                f,
+                "{drop} {}: {} entries, {} tombstones",
+                d.month, d.entries, d.tombstones
+            )?;
+            if !self.dry_run {
+                write!(
+                    f,
+                    " in {} ms; lock held 0 ms (detached concurrently: readers and writers never waited)",
+                    d.took.as_millis()
+                )?;
+            }
+            writeln!(f)?;
+        }
+        for c in &self.compacted {
+            if self.dry_run {
+                writeln!(f, "{compact} {} in statement order", c.month)?;
+            } else {
+                writeln!(
+                    f,
+                    "{compact} {} in statement order: {} entries in {:.1} s; lock held {} ms \
+                     (readers waited at most this long)",
+                    c.month,
+                    c.entries,
+                    c.took.as_secs_f64(),
+                    c.lock_held.as_millis()
+                )?;
+            }
+        }
+        if self.dropped.is_empty() && self.compacted.is_empty() && self.finished.is_empty() {
+            writeln!(f, "nothing to do")?;
+        }
+        write!(f, "took {:.1} s", self.took.as_secs_f64())
+    }
+}
+
+/// Runs retention on `connection` (a session of its own: dropping a month
+/// concurrently cannot run inside a transaction).
+pub async fn run(
+    connection: &mut PgConnection,
+    options: &RetentionOptions,
+) -> Result<RetentionReport> {
+    let started = Instant::now();
+    let existing = months::existing(connection).await?;
+    let plan = retention_plan(&existing, options.today, options.keep_months)?;
+    let mut report = RetentionReport {
+        dry_run: options.dry_run,
+        today: options.today,
+        oldest_kept: plan.oldest_kept,
+        finished: Vec::new(),
+        dropped: Vec::new(),
+        compacted: Vec::new(),
+        took: Duration::ZERO,
+    };
+    let to_compact = if options.compact {
+        months_to_compact(connection, &existing, &plan.drop, options.today).await?
+    } else {
+        Vec::new()
+    };
+    if options.dry_run {
+        for month in plan.drop {
+            let (entries, tombstones) = counts(connection, month).await?;
+            report.dropped.push(Dropped {
+                month,
+                entries,
+                tombstones,
+                took: Duration::ZERO,
+            });
+        }
+        report.compacted = to_compact
+            .into_iter()
+            .map(|month| Compacted {
+                month,
+                entries: 0,
+                took: Duration::ZERO,
+                lock_held: Duration::ZERO,
+            })
+            .collect();
+        report.took = started.elapsed();
+        return Ok(report);
+    }
+
+    lock::acquire(connection, Scope::Session, options.lock).await?;
+    let outcome = apply(
+        connection,
+        &plan.drop,
+        plan.oldest_kept,
+        &to_compact,
+        &mut report,
+    )
+    .await;
+    let released = lock::release_session(connection).await;
+    outcome?;
+    released.context("releasing the writer lock")?;
+    report.took = started.elapsed();
+    Ok(report)
+}
+
+async fn apply(
+    connection: &mut PgConnection,
+    drop: &[Month],
+    oldest_kept: Month,
+    to_compact: &[Month],
+    report: &mut RetentionReport,
+) -> Result<()> {
+    report.finished = finish_interrupted(connection).await?;
+    // The horizon first: from now on no import stores what is dropped next.
+    // It only moves forward, so a removed entry can never come back.
+    sqlx::query(
+        "INSERT INTO retention_horizon (oldest_booking_date) VALUES ($1) \
+         ON CONFLICT (only_row) DO UPDATE \
+         SET oldest_booking_date = greatest(retention_horizon.oldest_booking_date, EXCLUDED.oldest_booking_date), \
+             set_at = now()",
+    )
+    .bind(oldest_kept.first_day())
+    .execute(&mut *connection)
+    .await
+    .context("moving the retention horizon")?;
+    for month in drop {
+        report.dropped.push(drop_month(connection, *month).await?);
+    }
+    for month in to_compact {
+        report.compacted.push(
+            compaction::compact(connection, *month)
+                .await
+                .with_context(|| format!("rewriting {month} in statement order"))?,
+        );
+    }
+    Ok(())
+}
+
+/// Entries of a month, and tombstones of entries removed from it.
+async fn counts(connection: &mut PgConnection, month: Month) -> Result<(u64, u64)> {
+    let entries: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", month.partition()))
+        .fetch_one(&mut *connection)
+        .await?;
+    let tombstones: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM transaction_tombstones WHERE booking_date >= $1 AND booking_date < $2",
+    )
+    .bind(month.first_day())
+    .bind(month.end())
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok((entries as u64, tombstones as u64))
+}
+
+/// Detaches a month concurrently (readers and writers go on: it takes no
+/// lock they wait for), drops it, and forgets its tombstones.
+async fn drop_month(connection: &mut PgConnection, month: Month) -> Result<Dropped> {
+    let started = Instant::now();
+    let (entries, tombstones) = counts(connection, month).await?;
+    let partition = month.partition();
+    sqlx::query(&format!(
+        "ALTER TABLE transactions DETACH PARTITION {partition} CONCURRENTLY"
+    ))
+    .execute(&mut *connection)
+    .await
+    .with_context(|| format!("detaching {month}"))?;
+    forget(connection, month).await?;
+    Ok(Dropped {
+        month,
+        entries,
+        tombstones,
+        took: started.elapsed(),
+    })
+}
+
+/// Drops a detached month's table and what depends on it.
+async fn forget(connection: &mut PgConnection, month: Month) -> Result<()> {
+    let mut tx = connection.begin().await?;
+    sqlx::query(&format!("DROP TABLE {}", month.partition()))
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("dropping {month}"))?;
+    sqlx::query(
+        "DELETE FROM transaction_tombstones WHERE booking_date >= $1 AND booking_date < $2",
+    )
+    .bind(month.first_day())
+    .bind(month.end())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM compacted_months WHERE month = $1")
+        .bind(month.first_day())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A run killed while it detached a month leaves it half detached (no
+/// longer read, still attached): finished and dropped here.
+async fn finish_interrupted(connection: &mut PgConnection) -> Result<Vec<Month>> {
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'transactions'::regclass AND i.inhdetachpending",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut finished = Vec::new();
+    for name in pending {
+        let Some(month) = Month::of_partition(&name) else {
+            continue;
+        };
+        sqlx::query(&format!(
+            "ALTER TABLE transactions DETACH PARTITION {name} FINALIZE"
+        ))
+        .execute(&mut *connection)
+        .await
+        .with_context(|| format!("finishing the detach of {month}"))?;
+        forget(connection, month).await?;
+        finished.push(month);
+    }
+    Ok(finished)
+}
+
+/// Closed months kept, holding entries, not rewritten yet.
+async fn months_to_compact(
+    connection: &mut PgConnection,
+    existing: &[Month],
+    dropping: &[Month],
+    today: NaiveDate,
+) -> Result<Vec<Month>> {
+    let compacted: Vec<NaiveDate> = sqlx::query_scalar("SELECT month FROM compacted_months")
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut candidates = Vec::new();
+    for month in existing {
+        if dropping.contains(month)
+            || !is_closed(*month, today)
+            || compacted.contains(&month.first_day())
+        {
+            continue;
+        }
+        let any: bool = sqlx::query_scalar(&format!(
+            "SELECT EXISTS (SELECT FROM {})",
+            month.partition()
+        ))
+        .fetch_one(&mut *connection)
+        .await?;
+        if any {
+            candidates.push(*month);
+        }
+    }
+    Ok(candidates)
+}
