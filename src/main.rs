@@ -8,6 +8,7 @@ use contas::http::tls::{TlsFiles, TlsListener};
 use contas::store::lock::{LockError, LockWait};
 use contas::store::{months, retention};
 use contas::{db, duration, healthcheck, import, seed};
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -185,8 +186,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import { file, quiet, lock } => {
-            let pool =
-                connect(required_url(cli.database_url)?.application_name("contas import")).await?;
+            let pool = connect_bulk(cli.database_url, "contas import").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             let options = import::ImportOptions {
                 progress: !quiet && std::io::stderr().is_terminal(),
@@ -198,8 +198,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Seed { args, if_empty } => {
-            let pool =
-                connect(required_url(cli.database_url)?.application_name("contas seed")).await?;
+            let pool = connect_bulk(cli.database_url, "contas seed").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             if if_empty && !seed::is_empty(&pool).await? {
                 println!("the store holds data already: not seeding");
@@ -215,9 +214,7 @@ async fn run(cli: Cli) -> Result<()> {
             no_compact,
             lock,
         } => {
-            let pool =
-                connect(required_url(cli.database_url)?.application_name("contas retention"))
-                    .await?;
+            let pool = connect_bulk(cli.database_url, "contas retention").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             let mut connection = pool.acquire().await?;
             let options = retention::RetentionOptions {
@@ -283,6 +280,19 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
     db::connect(options, 16)
         .await
         .context("connecting to PostgreSQL")
+}
+
+/// A pool for a command that writes in bulk: named in `pg_stat_activity`
+/// (a busy store names its writer), and without sqlx's statement logs,
+/// whose slow-statement warning would fire on every large statement such a
+/// command is made of.
+async fn connect_bulk(url: Option<String>, command: &str) -> Result<PgPool> {
+    connect(
+        required_url(url)?
+            .application_name(command)
+            .disable_statement_logging(),
+    )
+    .await
 }
 
 async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {

@@ -607,3 +607,72 @@ async fn a_run_killed_while_detaching_is_finished_by_the_next() {
         .unwrap();
     assert_eq!(left, None);
 }
+
+/// Months get a filter of their completed ids; imports still find every id
+/// of those months, identical or changed, in its month or moved to another,
+/// and the ids they add to a filtered month join its filter.
+#[tokio::test]
+async fn imports_find_every_id_of_a_filtered_month() {
+    let today = day("2026-12-10");
+    let pool = fresh_pool().await;
+    let file = history(today - Months::new(3), today);
+    load(&pool, &file).await;
+    let report = retention(&pool, &options(today)).await.unwrap();
+    let filtered: Vec<Month> = report.filtered.iter().map(|(m, _)| *m).collect();
+    assert_eq!(
+        filtered,
+        [
+            Month::of(day("2026-09-01")),
+            Month::of(day("2026-10-01")),
+            Month::of(day("2026-11-01")),
+            Month::of(today)
+        ]
+    );
+    assert_eq!(report.filtered[1].1, 62, "{report}");
+
+    // A replay: every id found, nothing written.
+    let before = dump(&pool).await;
+    let summary = load(&pool, &file).await;
+    assert_eq!(summary.duplicate_transactions, file.len() as u64 - 4);
+    assert_eq!(dump(&pool).await, before);
+
+    // An id of a filtered month with other content, or moved to today.
+    let mut changed = transaction(
+        ACCOUNTS[0],
+        &format!("{}-2026-10-15", ACCOUNTS[0]),
+        day("2026-10-15"),
+    );
+    changed["amount"] = json!("99.00");
+    let moved = transaction(ACCOUNTS[0], &format!("{}-2026-10-15", ACCOUNTS[0]), today);
+    for record in [changed, moved] {
+        let e = contas::import::import_reader(&pool, ndjson(&[record]).as_bytes(), false)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("immutable") || format!("{e:#}").contains("immutable"),
+            "{e:#}"
+        );
+    }
+
+    // A late entry into a filtered month joins its filter: the same id
+    // booked elsewhere later is found.
+    load(
+        &pool,
+        &[transaction(ACCOUNTS[1], "LATE-1", day("2026-10-20"))],
+    )
+    .await;
+    let ids: i64 =
+        sqlx::query_scalar("SELECT ids FROM month_id_filters WHERE month = '2026-10-01'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ids, 63);
+    let e = contas::import::import_reader(
+        &pool,
+        ndjson(&[transaction(ACCOUNTS[1], "LATE-1", today)]).as_bytes(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("bookingDate"), "{e:#}");
+}

@@ -136,6 +136,22 @@ pub fn is_closed(month: Month, today: NaiveDate) -> bool {
     month.end() + chrono::Days::new(SETTLING_DAYS) <= today
 }
 
+/// Room for how many completed ids a filter of `month`, holding `ids` on
+/// `today`, should be made with: a closed month holds what it will hold; an
+/// open one keeps filling at its pace so far; a month ahead, twice what it
+/// holds.
+pub fn filter_capacity(month: Month, today: NaiveDate, ids: u64) -> u64 {
+    if is_closed(month, today) {
+        return ids;
+    }
+    if month.first_day() > today {
+        return ids.saturating_mul(2);
+    }
+    let days = (month.end() - month.first_day()).num_days() as u64;
+    let elapsed = ((today.min(month.last_day()) - month.first_day()).num_days() + 1) as u64;
+    ids.saturating_mul(days) / elapsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +227,26 @@ mod tests {
         assert_eq!(refused.earliest_servable, day("2025-12-01"));
         assert!(refused.to_string().contains("at least 12"), "{refused}");
         assert!(retention_plan(&[], day("2026-12-31"), 0).is_err());
+    }
+
+    #[test]
+    fn an_open_month_is_filtered_for_what_it_will_hold() {
+        let december = month("2026-12");
+        assert_eq!(filter_capacity(december, day("2026-12-01"), 100), 3100);
+        assert_eq!(filter_capacity(december, day("2026-12-10"), 100), 310);
+        assert_eq!(filter_capacity(december, day("2026-12-31"), 100), 100);
+        assert_eq!(
+            filter_capacity(month("2026-11"), day("2026-12-02"), 100),
+            100
+        );
+        assert_eq!(
+            filter_capacity(month("2026-10"), day("2026-12-02"), 100),
+            100
+        );
+        assert_eq!(
+            filter_capacity(month("2027-01"), day("2026-12-02"), 100),
+            200
+        );
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! the file was refused. `seed` feeds its generated records through the same
 //! path ([`import_records`]).
 
+mod completed_ids;
 mod copy;
 mod first_load;
 mod record;
+mod stored;
 mod tombstone;
 mod validate;
 mod writer;

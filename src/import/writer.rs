@@ -22,7 +22,9 @@
 //! snapshot of each account is written at the end of the file.
 
 use super::ErrorSink;
+use super::completed_ids::CompletedIds;
 use super::copy::{COPY_TRANSACTIONS, CopyRows};
+use super::stored::{STORED_COLUMNS, StoredRow};
 use super::tombstone::Content;
 use super::validate::{
     Account, AccountRef, Balance, Brand, Customer, Definition, Item, Limits, Removal, TxRow,
@@ -30,7 +32,6 @@ use super::validate::{
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -39,7 +40,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc::Receiver;
 
-use crate::domain::legacy_id::LegacyId;
 use crate::domain::month::Month;
 use crate::store::months;
 
@@ -311,6 +311,7 @@ pub(crate) async fn run(
             snapshots = rest;
         }
         w.final_checks().await?;
+        w.completed.save(db!(w)).await?;
     }
     let tx = w.tx.take().expect("the transaction is back");
     Ok(Outcome {
@@ -353,10 +354,8 @@ struct Writer {
     horizon: Option<NaiveDate>,
     /// Accounts with tombstones: only their new ids are looked up there.
     tombstoned: HashSet<i64, Fx>,
-    /// Booking dates [from, to) of the months holding completed
-    /// transactions: lookups of completed ids skip the others (future
-    /// months hold pending entries only). `None`: there are none.
-    completed_span: Option<(NaiveDate, NaiveDate)>,
+    /// Where completed ids are looked up.
+    completed: CompletedIds,
 }
 
 /// What one flush writes, each kind deduplicated where the statement needs it.
@@ -424,7 +423,7 @@ impl Writer {
             months: HashSet::default(),
             horizon: None,
             tombstoned: HashSet::default(),
-            completed_span: None,
+            completed: CompletedIds::default(),
         }
     }
 
@@ -433,12 +432,7 @@ impl Writer {
         let existing = months::existing(db!(self))
             .await
             .context("listing the months of transactions")?;
-        let holding = months::holding_completed(db!(self), &existing)
-            .await
-            .context("finding the months with completed transactions")?;
-        if let (Some(first), Some(last)) = (holding.first(), holding.last()) {
-            self.completed_span = Some((first.first_day(), last.end()));
-        }
+        self.completed = CompletedIds::read(db!(self), &existing).await?;
         self.months = existing.into_iter().collect();
         self.horizon = sqlx::query_scalar("SELECT oldest_booking_date FROM retention_horizon")
             .fetch_optional(db!(self))
@@ -452,27 +446,6 @@ impl Writer {
                 .into_iter()
                 .collect();
         Ok(())
-    }
-
-    /// Widens the span lookups of completed ids cover to `date`'s month.
-    fn note_completed(&mut self, date: NaiveDate) {
-        match &mut self.completed_span {
-            Some((from, to)) if *from <= date && date < *to => {}
-            Some((from, to)) => {
-                *from = (*from).min(Month::of(date).first_day());
-                *to = (*to).max(Month::of(date).end());
-            }
-            None => {
-                self.completed_span = Some((Month::of(date).first_day(), Month::of(date).end()))
-            }
-        }
-    }
-
-    /// The `[from, to)` bounds lookups of completed ids bind; empty when
-    /// no month holds any.
-    fn completed_bounds(&self) -> (NaiveDate, NaiveDate) {
-        let nowhere = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
-        self.completed_span.unwrap_or((nowhere, nowhere))
     }
 
     /// Whether an entry booked on `date` may not be stored any more.
@@ -788,7 +761,7 @@ impl Writer {
                 match item {
                     Item::Transaction(_, row) => {
                         buf.push(id, row);
-                        self.note_completed(row.booking_date);
+                        self.completed.note(id, &row.key, row.booking_date);
                     }
                     Item::Pending(p) => p.entries.iter().for_each(|e| buf.push(id, e)),
                     _ => unreachable!("only streamable items"),
@@ -1332,7 +1305,7 @@ impl Writer {
                 .is_some_and(|seen| seen.insert(key_hash(&row.key)));
             if new_id {
                 copy.push(id, &row);
-                self.note_completed(row.booking_date);
+                self.completed.note(id, &row.key, row.booking_date);
             } else {
                 others.push((line, id, row));
             }
@@ -1358,27 +1331,11 @@ impl Writer {
         rows: &[(u64, i64, TxRow)],
         copy: &mut CopyRows,
     ) -> Result<()> {
-        let ids: Vec<i64> = rows.iter().map(|(_, id, _)| *id).collect();
-        let keys: Vec<&str> = rows.iter().map(|(_, _, row)| row.key.as_str()).collect();
-        let (from, to) = self.completed_bounds();
-        let stored: Vec<StoredRow> = sqlx::query_as(&format!(
-            "SELECT u.i AS tag, t.* \
-             FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
-             CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t"
-        ))
-        .bind(&ids)
-        .bind(&keys)
-        .bind(from)
-        .bind(to)
-        .fetch_all(db!(self))
-        .await
-        .context("looking up transactions already stored")?;
-        let mut existing: Vec<Option<StoredRow>> = Vec::new();
-        existing.resize_with(rows.len(), || None);
-        for s in stored {
-            let i = (s.tag - 1) as usize;
-            existing[i] = Some(s);
-        }
+        let probes: Vec<(i64, &str)> = rows
+            .iter()
+            .map(|(_, id, row)| (*id, row.key.as_str()))
+            .collect();
+        let existing = self.completed.find(db!(self), &probes).await?;
         let removed = self.tombstones_of(rows, &existing).await?;
         // First occurrence in this batch of each new (account, id).
         let mut first: FxMap<(i64, &str), usize> = FxMap::default();
@@ -1410,7 +1367,7 @@ impl Writer {
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(i);
                         copy.push(*id, row);
-                        self.note_completed(row.booking_date);
+                        self.completed.note(*id, &row.key, row.booking_date);
                         continue;
                     }
                 },
@@ -1483,7 +1440,7 @@ impl Writer {
             lines.push(*line);
             reasons.push(removal.reason.as_deref());
         }
-        let (from, to) = self.completed_bounds();
+        let (from, to) = self.completed.bounds();
         let removed: Vec<StoredRow> = sqlx::query_as(&format!(
             "DELETE FROM transactions t USING unnest($1::int8[], $2::text[]) AS u(a, k) \
              WHERE t.account_id = u.a AND t.legacy_key = u.k \
@@ -1685,27 +1642,16 @@ impl Writer {
             }
         }
         probe.sort_unstable();
-        let (from, to) = self.completed_bounds();
         let mut blamed: Vec<(u64, String, String)> = Vec::new();
         for chunk in probe.chunks(10_000) {
-            let ids: Vec<i64> = chunk
+            let ids: Vec<(i64, &str)> = chunk
                 .iter()
-                .map(|(_, _, a, _)| self.accounts[*a as usize].id.unwrap_or(0))
+                .map(|(_, _, a, key)| (self.accounts[*a as usize].id.unwrap_or(0), *key))
                 .collect();
-            let keys: Vec<&str> = chunk.iter().map(|(_, _, _, k)| *k).collect();
-            let hits: Vec<i64> = sqlx::query_scalar(&format!(
-                "SELECT u.i FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
-                     CROSS JOIN LATERAL ({COMPLETED_BY_KEY}) t"
-            ))
-            .bind(&ids)
-            .bind(&keys)
-            .bind(from)
-            .bind(to)
-            .fetch_all(db!(self))
-            .await
-            .context("checking pending ids against completed ones")?;
-            for i in hits {
-                let (line, entry, a, key) = chunk[(i - 1) as usize];
+            let found = self.completed.find(db!(self), &ids).await?;
+            let hits = found.iter().enumerate().filter(|(_, f)| f.is_some());
+            for (i, _) in hits {
+                let (line, entry, a, key) = chunk[i];
                 if self.accounts[a as usize]
                     .conflicts
                     .iter()
@@ -1818,93 +1764,6 @@ impl<'a> From<&'a TxRow> for RowRef<'a> {
             partie_branch: r.partie_branch_code.as_deref(),
             partie_number: r.partie_number.as_deref(),
             partie_check: r.partie_check_digit.as_deref(),
-        }
-    }
-}
-
-/// The completed transaction of account `u.a` with key `u.k`, for a
-/// `LATERAL` join: the `LIMIT` keeps it a probe of the unique index per key,
-/// whatever the planner believes of a table this very transaction filled.
-/// `$3` and `$4` bound the months probed to those holding completed ones
-/// (see `Writer::completed_span`).
-const COMPLETED_BY_KEY: &str = "SELECT t.id, t.legacy_key, t.transaction_id, \
-    t.completed_authorised_payment_type, t.credit_debit_type, t.transaction_name, t.type, t.amount, \
-    t.currency, t.transaction_date_time, t.booking_date, t.partie_cnpj_cpf, t.partie_person_type, \
-    t.partie_compe_code, t.partie_branch_code, t.partie_number, t.partie_check_digit \
-    FROM transactions t WHERE t.account_id = u.a AND t.legacy_key = u.k \
-    AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
-    AND t.booking_date >= $3 AND t.booking_date < $4 LIMIT 1";
-
-const STORED_COLUMNS: &str = "t.legacy_key, t.transaction_id, t.completed_authorised_payment_type, \
-    t.credit_debit_type, t.transaction_name, t.type, t.amount, t.currency, t.transaction_date_time, t.booking_date, \
-    t.partie_cnpj_cpf, t.partie_person_type, t.partie_compe_code, t.partie_branch_code, t.partie_number, \
-    t.partie_check_digit";
-
-/// A `transactions` row as stored; `tag` says which probe it answers.
-#[derive(sqlx::FromRow)]
-struct StoredRow {
-    tag: i64,
-    legacy_key: String,
-    transaction_id: Json<LegacyId>,
-    completed_authorised_payment_type: String,
-    credit_debit_type: String,
-    transaction_name: String,
-    #[sqlx(rename = "type")]
-    tx_type: String,
-    amount: Decimal,
-    currency: String,
-    transaction_date_time: DateTime<Utc>,
-    booking_date: NaiveDate,
-    partie_cnpj_cpf: Option<String>,
-    partie_person_type: Option<String>,
-    partie_compe_code: Option<String>,
-    partie_branch_code: Option<String>,
-    partie_number: Option<String>,
-    partie_check_digit: Option<String>,
-}
-
-impl StoredRow {
-    fn content(&self) -> Content<'_> {
-        Content {
-            key: &self.legacy_key,
-            credit_debit: &self.credit_debit_type,
-            name: &self.transaction_name,
-            transaction_type: &self.tx_type,
-            amount: self.amount,
-            currency: &self.currency,
-            date_time: self.transaction_date_time,
-            booking_date: self.booking_date,
-            counterparty: [
-                self.partie_cnpj_cpf.as_deref(),
-                self.partie_person_type.as_deref(),
-                self.partie_compe_code.as_deref(),
-                self.partie_branch_code.as_deref(),
-                self.partie_number.as_deref(),
-                self.partie_check_digit.as_deref(),
-            ],
-        }
-    }
-
-    /// A line's row as if stored (to compare two lines of one batch).
-    fn from_row(r: &TxRow) -> Self {
-        StoredRow {
-            tag: 0,
-            legacy_key: r.key.clone(),
-            transaction_id: Json(serde_json::from_str(&r.id_json).unwrap_or(LegacyId(Vec::new()))),
-            completed_authorised_payment_type: r.kind.to_owned(),
-            credit_debit_type: r.credit_debit.to_owned(),
-            transaction_name: r.name.clone(),
-            tx_type: r.tx_type.to_owned(),
-            amount: r.amount,
-            currency: r.currency.clone(),
-            transaction_date_time: r.date_time,
-            booking_date: r.booking_date,
-            partie_cnpj_cpf: r.partie_cnpj_cpf.clone(),
-            partie_person_type: r.partie_person_type.map(str::to_owned),
-            partie_compe_code: r.partie_compe_code.clone(),
-            partie_branch_code: r.partie_branch_code.clone(),
-            partie_number: r.partie_number.clone(),
-            partie_check_digit: r.partie_check_digit.clone(),
         }
     }
 }

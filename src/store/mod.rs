@@ -1,8 +1,11 @@
 //! How the store is kept: one writer at a time ([`lock`]), statement
-//! entries in monthly partitions ([`months`]), and what retention forgets
-//! ([`retention`]) or rewrites ([`compaction`]).
+//! entries in monthly partitions ([`months`]), what retention forgets
+//! ([`retention`]) or rewrites ([`compaction`]), and the filters that spare
+//! imports a look into every month for every new id ([`id_filters`]).
 
+pub mod bloom;
 pub mod compaction;
+pub mod id_filters;
 pub mod lock;
 pub mod months;
 pub mod retention;

@@ -5,8 +5,9 @@
 //! daily: every month no statement window can reach any more is dropped
 //! whole (no row deletes, so no vacuum and no bloat), with the tombstones
 //! of its removed entries; the retention horizon moves to the oldest month
-//! kept, so that no import brings older entries back; and closed months are
-//! rewritten in statement order ([`compaction`]).
+//! kept, so that no import brings older entries back; closed months are
+//! rewritten in statement order ([`compaction`]) and given a filter of their
+//! completed ids, which spares imports a look into them ([`id_filters`]).
 //!
 //! It is safe while serving and importing: it holds the writer lock (one
 //! writer at a time, [`lock`]), months are detached concurrently (readers
@@ -15,8 +16,8 @@
 
 use super::compaction::{self, Compacted};
 use super::lock::{self, LockWait, Scope};
-use super::months;
-use crate::domain::month::{Month, is_closed, retention_plan};
+use super::{id_filters, months};
+use crate::domain::month::{Month, filter_capacity, is_closed, retention_plan};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use sqlx::{Connection, PgConnection};
@@ -57,6 +58,9 @@ pub struct RetentionReport {
     pub dropped: Vec<Dropped>,
     /// Closed months rewritten (in a dry run: to rewrite, with no figures).
     pub compacted: Vec<Compacted>,
+    /// Closed months given a filter of their completed ids, with how many
+    /// (in a dry run: to filter, with no figures).
+    pub filtered: Vec<(Month, u64)>,
     pub took: Duration,
 }
 
@@ -111,7 +115,18 @@ impl fmt::Display for RetentionReport {
                 )?;
             }
         }
-        if self.dropped.is_empty() && self.compacted.is_empty() && self.finished.is_empty() {
+        for (month, ids) in &self.filtered {
+            if self.dry_run {
+                writeln!(f, "would filter the completed ids of {month}")?;
+            } else {
+                writeln!(f, "filtered the completed ids of {month}: {ids} ids")?;
+            }
+        }
+        if self.dropped.is_empty()
+            && self.compacted.is_empty()
+            && self.finished.is_empty()
+            && self.filtered.is_empty()
+        {
             writeln!(f, "nothing to do")?;
         }
         write!(f, "took {:.1} s", self.took.as_secs_f64())
@@ -134,6 +149,7 @@ pub async fn run(
         finished: Vec::new(),
         dropped: Vec::new(),
         compacted: Vec::new(),
+        filtered: Vec::new(),
         took: Duration::ZERO,
     };
     let to_compact = if options.compact {
@@ -141,6 +157,7 @@ pub async fn run(
     } else {
         Vec::new()
     };
+    let to_filter = months_to_filter(connection, &existing, &plan.drop, options.today).await?;
     if options.dry_run {
         for month in plan.drop {
             let (entries, tombstones) = counts(connection, month).await?;
@@ -160,6 +177,7 @@ pub async fn run(
                 lock_held: Duration::ZERO,
             })
             .collect();
+        report.filtered = to_filter.into_iter().map(|m| (m, 0)).collect();
         report.took = started.elapsed();
         return Ok(report);
     }
@@ -169,7 +187,7 @@ pub async fn run(
         connection,
         &plan.drop,
         plan.oldest_kept,
-        &to_compact,
+        (&to_compact, &to_filter),
         &mut report,
     )
     .await;
@@ -184,7 +202,7 @@ async fn apply(
     connection: &mut PgConnection,
     drop: &[Month],
     oldest_kept: Month,
-    to_compact: &[Month],
+    (to_compact, to_filter): (&[Month], &[Month]),
     report: &mut RetentionReport,
 ) -> Result<()> {
     report.finished = finish_interrupted(connection).await?;
@@ -209,6 +227,14 @@ async fn apply(
                 .await
                 .with_context(|| format!("rewriting {month} in statement order"))?,
         );
+    }
+    for month in to_filter {
+        let ids = id_filters::build(connection, *month, |ids| {
+            filter_capacity(*month, report.today, ids)
+        })
+        .await
+        .with_context(|| format!("filtering the completed ids of {month}"))?;
+        report.filtered.push((*month, ids));
     }
     Ok(())
 }
@@ -263,10 +289,12 @@ async fn forget(connection: &mut PgConnection, month: Month) -> Result<()> {
     .bind(month.end())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM compacted_months WHERE month = $1")
-        .bind(month.first_day())
-        .execute(&mut *tx)
-        .await?;
+    for table in ["compacted_months", "month_id_filters"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE month = $1"))
+            .bind(month.first_day())
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -295,6 +323,27 @@ async fn finish_interrupted(connection: &mut PgConnection) -> Result<Vec<Month>>
         finished.push(month);
     }
     Ok(finished)
+}
+
+/// Months kept, holding completed entries, whose filter is (re)built: a
+/// closed month once; a month still open at every run, sized for what it
+/// will hold by its end.
+async fn months_to_filter(
+    connection: &mut PgConnection,
+    existing: &[Month],
+    dropping: &[Month],
+    today: NaiveDate,
+) -> Result<Vec<Month>> {
+    let filtered = id_filters::filtered(connection).await?;
+    let due: Vec<Month> = existing
+        .iter()
+        .copied()
+        .filter(|m| {
+            let done = is_closed(*m, today) && filtered.contains(m);
+            !dropping.contains(m) && !done
+        })
+        .collect();
+    Ok(months::holding_completed(connection, &due).await?)
 }
 
 /// Closed months kept, holding entries, not rewritten yet.

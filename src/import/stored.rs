@@ -1,0 +1,82 @@
+//! A row of `transactions` as import reads it back.
+
+use super::tombstone::Content;
+use super::validate::TxRow;
+use crate::domain::legacy_id::LegacyId;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+
+pub(super) const STORED_COLUMNS: &str = "t.legacy_key, t.transaction_id, t.completed_authorised_payment_type, \
+    t.credit_debit_type, t.transaction_name, t.type, t.amount, t.currency, t.transaction_date_time, t.booking_date, \
+    t.partie_cnpj_cpf, t.partie_person_type, t.partie_compe_code, t.partie_branch_code, t.partie_number, \
+    t.partie_check_digit";
+
+/// A `transactions` row as stored; `tag` says which probe it answers.
+#[derive(sqlx::FromRow)]
+pub(super) struct StoredRow {
+    pub tag: i64,
+    pub legacy_key: String,
+    pub transaction_id: Json<LegacyId>,
+    pub completed_authorised_payment_type: String,
+    pub credit_debit_type: String,
+    pub transaction_name: String,
+    #[sqlx(rename = "type")]
+    pub tx_type: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub transaction_date_time: DateTime<Utc>,
+    pub booking_date: NaiveDate,
+    pub partie_cnpj_cpf: Option<String>,
+    pub partie_person_type: Option<String>,
+    pub partie_compe_code: Option<String>,
+    pub partie_branch_code: Option<String>,
+    pub partie_number: Option<String>,
+    pub partie_check_digit: Option<String>,
+}
+
+impl StoredRow {
+    pub fn content(&self) -> Content<'_> {
+        Content {
+            key: &self.legacy_key,
+            credit_debit: &self.credit_debit_type,
+            name: &self.transaction_name,
+            transaction_type: &self.tx_type,
+            amount: self.amount,
+            currency: &self.currency,
+            date_time: self.transaction_date_time,
+            booking_date: self.booking_date,
+            counterparty: [
+                self.partie_cnpj_cpf.as_deref(),
+                self.partie_person_type.as_deref(),
+                self.partie_compe_code.as_deref(),
+                self.partie_branch_code.as_deref(),
+                self.partie_number.as_deref(),
+                self.partie_check_digit.as_deref(),
+            ],
+        }
+    }
+
+    /// A line's row as if stored (to compare two lines of one batch).
+    pub fn from_row(r: &TxRow) -> Self {
+        StoredRow {
+            tag: 0,
+            legacy_key: r.key.clone(),
+            transaction_id: Json(serde_json::from_str(&r.id_json).unwrap_or(LegacyId(Vec::new()))),
+            completed_authorised_payment_type: r.kind.to_owned(),
+            credit_debit_type: r.credit_debit.to_owned(),
+            transaction_name: r.name.clone(),
+            tx_type: r.tx_type.to_owned(),
+            amount: r.amount,
+            currency: r.currency.clone(),
+            transaction_date_time: r.date_time,
+            booking_date: r.booking_date,
+            partie_cnpj_cpf: r.partie_cnpj_cpf.clone(),
+            partie_person_type: r.partie_person_type.map(str::to_owned),
+            partie_compe_code: r.partie_compe_code.clone(),
+            partie_branch_code: r.partie_branch_code.clone(),
+            partie_number: r.partie_number.clone(),
+            partie_check_digit: r.partie_check_digit.clone(),
+        }
+    }
+}
