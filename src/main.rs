@@ -35,7 +35,7 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations.
     Migrate,
-    /// Load NDJSON account data (import-format.md) from FILE, or `-` for stdin.
+    /// Load NDJSON account data (docs/import-format.md) from FILE, or `-` for stdin.
     Import {
         file: PathBuf,
         /// No progress bar; one summary line at the end.

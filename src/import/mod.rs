@@ -1,4 +1,4 @@
-//! `contas import`: loads NDJSON account data (shared `import-format.md`)
+//! `contas import`: loads NDJSON account data (`docs/import-format.md`)
 //! into the store, atomically and idempotently.
 //!
 //! The input is read, parsed and validated on the calling task while a

@@ -1,4 +1,4 @@
-//! The records of the import format (shared `import-format.md`), exactly as
+//! The records of the import format (`docs/import-format.md`), exactly as
 //! a line carries them, and the parsing of one NDJSON line.
 //!
 //! Every field is optional here so that the validator can name each missing
