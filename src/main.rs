@@ -129,6 +129,11 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Seed { args, if_empty } => {
+            if let Some(path) = &args.output {
+                // The records may be on stdout: the summary goes to stderr.
+                eprintln!("{}", seed::write_path(&args.config(), path)?);
+                return Ok(());
+            }
             let pool = connect(required_url(cli.database_url)?).await?;
             db::migrate(&pool).await.context("applying migrations")?;
             if if_empty && !seed::is_empty(&pool).await? {
