@@ -198,6 +198,11 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Seed { args, if_empty } => {
+            if let Some(path) = &args.output {
+                // The records may be on stdout: the summary goes to stderr.
+                eprintln!("{}", seed::write_path(&args.config(), path)?);
+                return Ok(());
+            }
             let pool = connect_bulk(cli.database_url, "contas seed").await?;
             db::migrate(&pool).await.context("applying migrations")?;
             if if_empty && !seed::is_empty(&pool).await? {

@@ -1,12 +1,16 @@
 //! `contas seed`: a synthetic but realistic bank, generated in memory and
-//! loaded through the import path ([`crate::import::import_records`]).
+//! loaded through the import path ([`crate::import::import_records`]), or
+//! written as NDJSON for `contas import` (`--output`).
 //!
 //! Customers (people with valid CPFs, companies with valid CNPJs and a
-//! person as representative) and accounts are planned up front; each
-//! account's statement is generated only when its turn comes, so memory
-//! stays bounded by the largest account, not by the whole history. Every
-//! account draws from its own random stream derived from `--seed`, so the
-//! same seed (and the same "now") always yields the same bank.
+//! person as representative) and accounts are planned up front. The
+//! completed transactions then come booking day by booking day across all
+//! accounts, as a real bank's daily feeds fill its store ([`History`]);
+//! they are drawn a day at a time, so memory stays bounded by the plan and
+//! a day's traffic, not by the history. Every part draws from its own
+//! random stream derived from `--seed`, so the same seed (and the same
+//! "now") always yields the same bank. `--delta` makes the bank's next
+//! daily feed instead.
 //!
 //! Every seed also holds the fixed demo customer ([`DEMO_CPF`]) with the
 //! accounts [`demo_curl`] asks for.
@@ -17,16 +21,19 @@ use crate::import::{
     self, AccountRecord, BalanceRecord, BrandRecord, CustomerRecord, ImportOptions, ImportSummary,
     OverdraftLimitsRecord, PendingTransactionsRecord, Record, TransactionFields, TransactionRecord,
 };
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveTime, TimeZone, Timelike, Utc};
 use rand::rngs::SmallRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt::{self, Write as _};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -109,6 +116,19 @@ pub struct SeedArgs {
     /// Brand to create.
     #[arg(long, default_value = DEMO_BRAND)]
     pub brand: String,
+    /// Instead of the history, the bank's next daily feed: N completed
+    /// transactions dated today (Brasília) up to now, shared out over the
+    /// accounts as the history's; a fresh pending snapshot of every account
+    /// that has pending entries; every balance stated now. The same
+    /// --customers, --accounts, --seed and --brand give the same accounts,
+    /// and its transaction ids never collide with the history's, so it
+    /// imports into a store seeded earlier today or on any day before.
+    #[arg(long, value_name = "N", conflicts_with = "if_empty")]
+    pub delta: Option<u64>,
+    /// Write the records as NDJSON lines (what `contas import` reads) to
+    /// FILE, `-` for standard output, instead of loading them.
+    #[arg(long, value_name = "FILE", conflicts_with = "if_empty")]
+    pub output: Option<PathBuf>,
 }
 
 impl SeedArgs {
@@ -120,6 +140,7 @@ impl SeedArgs {
             transactions: self.transactions,
             months: self.months,
             seed: self.seed,
+            delta: self.delta,
             ..SeedConfig::demo()
         }
     }
@@ -137,8 +158,12 @@ pub struct SeedConfig {
     pub transactions: u64,
     pub months: u32,
     pub seed: u64,
-    /// The moment the history ends at; fixed for reproducible data.
+    /// The moment the history (or the delta) ends at; fixed for
+    /// reproducible data.
     pub now: DateTime<Utc>,
+    /// `Some(n)`: instead of the history, the next daily feed, with `n`
+    /// synthetic completed transactions (see [`SeedArgs::delta`]).
+    pub delta: Option<u64>,
     /// Rows per batch of the import path.
     pub batch_rows: usize,
 }
@@ -154,6 +179,7 @@ impl SeedConfig {
             months: 13,
             seed: DEFAULT_SEED,
             now: Utc::now().with_nanosecond(0).expect("0 ns is valid"),
+            delta: None,
             batch_rows: ImportOptions::default().batch_rows,
         }
     }
@@ -163,6 +189,8 @@ impl SeedConfig {
 #[derive(Debug, Clone)]
 pub struct SeedSummary {
     pub brand_id: String,
+    /// Whether it was a daily delta rather than the history.
+    pub delta: bool,
     pub import: ImportSummary,
     pub elapsed: std::time::Duration,
 }
@@ -178,9 +206,10 @@ impl fmt::Display for SeedSummary {
         let i = &self.import;
         write!(
             f,
-            "seeded brand {}: {} customers, {} accounts, {} transactions and {} pending entries in {:.2} s \
+            "seeded brand {}{}: {} customers, {} accounts, {} transactions and {} pending entries in {:.2} s \
              ({:.0} transactions/s)",
             self.brand_id,
+            if self.delta { " (daily delta)" } else { "" },
             i.customers,
             i.accounts,
             i.transactions,
@@ -198,20 +227,82 @@ pub async fn is_empty(pool: &PgPool) -> Result<bool> {
         .await?)
 }
 
-/// Generates the bank of `config` and loads it in one transaction.
+/// The records of `config`: the bank's history, or its daily delta.
+pub fn records(config: &SeedConfig) -> Box<dyn Iterator<Item = Record> + Send> {
+    let bank = Bank::plan(config);
+    match config.delta {
+        None => Box::new(bank.records()),
+        Some(n) => Box::new(bank.delta_records(n)),
+    }
+}
+
+/// Generates the records of `config` and loads them in one transaction.
 pub async fn seed(pool: &PgPool, config: &SeedConfig) -> Result<SeedSummary> {
     let started = Instant::now();
-    let bank = Bank::plan(config);
     let options = ImportOptions {
         batch_rows: config.batch_rows,
         ..ImportOptions::default()
     };
-    let import = import::import_records(pool, bank.records(), &options).await?;
+    let import = import::import_records(pool, records(config), &options).await?;
     Ok(SeedSummary {
         brand_id: config.brand_id.clone(),
+        delta: config.delta.is_some(),
         import,
         elapsed: started.elapsed(),
     })
+}
+
+/// What `--output` wrote.
+#[derive(Debug, Clone)]
+pub struct OutputSummary {
+    pub records: u64,
+    pub transactions: u64,
+    pub elapsed: std::time::Duration,
+}
+
+impl fmt::Display for OutputSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "wrote {} records ({} completed transactions) in {:.2} s ({:.0} transactions/s)",
+            self.records,
+            self.transactions,
+            self.elapsed.as_secs_f64(),
+            self.transactions as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        )
+    }
+}
+
+/// Writes the records of `config` to `out` as NDJSON, one record a line.
+pub fn write_ndjson(config: &SeedConfig, mut out: impl Write) -> Result<OutputSummary> {
+    let started = Instant::now();
+    let (mut records_written, mut transactions) = (0, 0);
+    for record in records(config) {
+        serde_json::to_writer(&mut out, &record)?;
+        out.write_all(b"\n")?;
+        records_written += 1;
+        transactions += u64::from(matches!(record, Record::Transaction(_)));
+    }
+    out.flush()?;
+    Ok(OutputSummary {
+        records: records_written,
+        transactions,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// [`write_ndjson`] into the file at `path`, or standard output for `-`.
+pub fn write_path(config: &SeedConfig, path: &Path) -> Result<OutputSummary> {
+    if path == Path::new("-") {
+        write_ndjson(
+            config,
+            BufWriter::with_capacity(1 << 20, io::stdout().lock()),
+        )
+    } else {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        write_ndjson(config, BufWriter::with_capacity(1 << 20, file))
+            .with_context(|| format!("writing {}", path.display()))
+    }
 }
 
 /// A ready-to-paste `curl` listing the demo customer's accounts.
@@ -673,11 +764,20 @@ struct PlannedAccount {
     number: String,
     holders: Vec<String>,
     status: &'static str,
+    /// Completed transactions of its history, besides the demo's daily ones.
     transactions: u64,
+    /// Whether it has pending entries (in the history's last snapshot and in
+    /// every delta's).
+    pending: bool,
     demo: bool,
 }
 
 impl PlannedAccount {
+    /// The demo accounts given entries on each of the last 7 days.
+    fn daily_demo(&self) -> bool {
+        self.demo && self.kind == Kind::Checking
+    }
+
     fn legacy_id(&self) -> LegacyId {
         match &self.branch {
             Some(branch) => branch_number_id(branch, &self.number),
@@ -707,11 +807,32 @@ struct Bank {
     start: DateTime<Utc>,
     customers: Vec<Customer>,
     accounts: Vec<PlannedAccount>,
+    /// Share of the traffic of each synthetic account (`accounts[4..]`).
+    weights: Vec<f64>,
     people: Vec<Party>,
     companies: Vec<Party>,
     employers: Vec<Party>,
     merchants: Vec<(String, String)>,
     utilities: Vec<(String, String)>,
+}
+
+/// `total` transactions shared out by `weights`: each its floor share, the
+/// remainder one by one from the first.
+fn spread(weights: &[f64], total: u64) -> Vec<u64> {
+    let sum: f64 = weights.iter().sum();
+    let mut counts: Vec<u64> = weights
+        .iter()
+        .map(|w| (total as f64 * w / sum).floor() as u64)
+        .collect();
+    let mut assigned: u64 = counts.iter().sum();
+    let mut i = 0;
+    while assigned < total && !counts.is_empty() {
+        let n = counts.len();
+        counts[i % n] += 1;
+        assigned += 1;
+        i += 1;
+    }
+    counts
 }
 
 fn party(rng: &mut SmallRng, document: String, name: &str) -> Party {
@@ -792,6 +913,7 @@ impl Bank {
             holders: holders.into_iter().map(str::to_owned).collect(),
             status: "AVAILABLE",
             transactions: 0,
+            pending: false,
             demo: true,
         };
         accounts.push(demo(
@@ -839,6 +961,7 @@ impl Bank {
                     .collect(),
                 status,
                 transactions: 0,
+                pending: false,
                 demo: false,
             }
         };
@@ -903,21 +1026,22 @@ impl Bank {
                 base * tail * status * rng.random_range(0.3..1.7)
             })
             .collect();
-        let total: f64 = weights.iter().sum();
-        let mut assigned = 0u64;
-        for (a, w) in accounts[4..].iter_mut().zip(&weights) {
-            a.transactions = (config.transactions as f64 * w / total).floor() as u64;
-            assigned += a.transactions;
-        }
-        let synthetic_count = accounts.len() - 4;
-        let mut i = 0;
-        while assigned < config.transactions && synthetic_count > 0 {
-            accounts[4 + i % synthetic_count].transactions += 1;
-            assigned += 1;
-            i += 1;
+        for (a, n) in spread(&weights, config.transactions)
+            .into_iter()
+            .enumerate()
+        {
+            accounts[4 + a].transactions = n;
         }
         for (a, n) in accounts[..4].iter_mut().zip([260, 40, 120, 200]) {
             a.transactions = n;
+        }
+        // Pending entries on some available checking accounts, the demo
+        // customer's own always.
+        for (i, a) in accounts.iter_mut().enumerate() {
+            a.pending = a.kind == Kind::Checking
+                && a.status == "AVAILABLE"
+                && (a.demo && a.owner == Owner::Person
+                    || stream(config.seed, 9, i as u64).random_bool(0.25));
         }
 
         let mut prng = stream(config.seed, 2, 0);
@@ -952,6 +1076,7 @@ impl Bank {
             start,
             customers,
             accounts,
+            weights,
             people,
             companies: companies_pool,
             employers,
@@ -960,89 +1085,128 @@ impl Bank {
         }
     }
 
-    /// Every record of the bank, in an order the import accepts.
+    /// Every record of the history, in an order the import accepts: the
+    /// brand, customers, accounts with their balances and limits, then the
+    /// completed transactions booking day by booking day ([`History`]), then
+    /// each account's pending snapshot.
     fn records(self) -> impl Iterator<Item = Record> {
+        let bank = Arc::new(self);
         let brand = Record::Brand(BrandRecord {
-            brand_id: Some(self.brand_id.clone()),
-            brand_name: Some(if self.brand_id == DEMO_BRAND {
+            brand_id: Some(bank.brand_id.clone()),
+            brand_name: Some(if bank.brand_id == DEMO_BRAND {
                 DEMO_BRAND_NAME.to_owned()
             } else {
-                format!("Banco {}", self.brand_id)
+                format!("Banco {}", bank.brand_id)
                     .chars()
                     .take(80)
                     .collect()
             }),
-            company_cnpj: Some(if self.brand_id == DEMO_BRAND {
+            company_cnpj: Some(if bank.brand_id == DEMO_BRAND {
                 DEMO_BRAND_CNPJ.to_owned()
             } else {
-                cnpj(20_000_000 + (self.seed % 1_000_000) as u32)
+                cnpj(20_000_000 + (bank.seed % 1_000_000) as u32)
             }),
         });
-        let brand_id = self.brand_id.clone();
-        let customers: Vec<Record> = self
-            .customers
-            .iter()
-            .map(|c| {
+        let count = bank.accounts.len();
+        let customers = {
+            let bank = Arc::clone(&bank);
+            (0..bank.customers.len()).map(move |i| {
+                let c = &bank.customers[i];
                 Record::Customer(CustomerRecord {
-                    brand_id: Some(brand_id.clone()),
+                    brand_id: Some(bank.brand_id.clone()),
                     document: Some(c.document.clone()),
                     name: Some(c.name.clone()),
                 })
             })
-            .collect();
-        let setup: Vec<Record> = self
-            .accounts
-            .iter()
-            .enumerate()
-            .flat_map(|(i, a)| self.account_records(i, a))
-            .collect();
-        let count = self.accounts.len();
-        let bank = Arc::new(self);
+        };
+        let setup = {
+            let bank = Arc::clone(&bank);
+            (0..count).flat_map(move |i| bank.account_records(i))
+        };
+        let history = History::new(Arc::clone(&bank));
+        let pending = (0..count).filter_map(move |i| {
+            let mut rng = stream(bank.seed, 10, i as u64);
+            bank.pending_record(&mut rng, i)
+        });
         std::iter::once(brand)
             .chain(customers)
             .chain(setup)
-            .chain((0..count).flat_map(move |i| Bank::statement(Arc::clone(&bank), i)))
+            .chain(history)
+            .chain(pending)
+    }
+
+    /// The next daily feed after the history: `transactions` completed
+    /// transactions on the Brasília day of `now`, up to `now`, shared out as
+    /// the history's; a fresh pending snapshot of every account that has
+    /// pending entries; every account's balance, stated at `now`.
+    fn delta_records(self, transactions: u64) -> impl Iterator<Item = Record> {
+        let bank = Arc::new(self);
+        let mut counts: Vec<u64> = bank
+            .accounts
+            .iter()
+            .map(|a| if a.daily_demo() { 2 } else { 0 })
+            .collect();
+        for (i, n) in spread(&bank.weights, transactions).into_iter().enumerate() {
+            counts[4 + i] = n;
+        }
+        let end = bank.now.timestamp_millis();
+        let midnight = end - (end + BRASILIA_OFFSET_MS).rem_euclid(DAY_MS);
+        let window = (end - midnight).max(1);
+        let count = bank.accounts.len();
+        let completed = {
+            let bank = Arc::clone(&bank);
+            (0..count).flat_map(move |i| {
+                let mut rng = bank.delta_stream(11, i);
+                let mut times: Vec<i64> = (0..counts[i])
+                    .map(|_| midnight + rng.random_range(0..window))
+                    .collect();
+                times.sort_unstable();
+                let records: Vec<Record> = times
+                    .into_iter()
+                    .enumerate()
+                    .map(|(seq, at)| bank.completed(&mut rng, i, at, seq, Series::Delta))
+                    .collect();
+                records
+            })
+        };
+        let pending = {
+            let bank = Arc::clone(&bank);
+            (0..count).filter_map(move |i| {
+                let mut rng = bank.delta_stream(12, i);
+                bank.pending_record(&mut rng, i)
+            })
+        };
+        let balances = (0..count).map(move |i| {
+            let (brand_id, account_id) = bank.account_ref(&bank.accounts[i]);
+            let position = bank.account_facts(i).1;
+            position.balance(brand_id, account_id, bank.now)
+        });
+        completed.chain(pending).chain(balances)
+    }
+
+    /// A random stream of the delta at `now`: another one for every `now`.
+    fn delta_stream(&self, part: u64, index: usize) -> SmallRng {
+        let now = self.now.timestamp() as u64;
+        stream(
+            self.seed ^ now.wrapping_mul(0xA24B_AED4_963E_E407),
+            part,
+            index as u64,
+        )
     }
 
     fn account_ref(&self, a: &PlannedAccount) -> (Option<String>, Option<LegacyId>) {
         (Some(self.brand_id.clone()), Some(a.legacy_id()))
     }
 
-    /// The account, its balance and its limits.
-    fn account_records(&self, index: usize, a: &PlannedAccount) -> Vec<Record> {
+    /// The account's subtype and the position the history leaves it in.
+    fn account_facts(&self, index: usize) -> (&'static str, Position) {
+        let a = &self.accounts[index];
         let mut rng = stream(self.seed, 3, index as u64);
-        let (brand_id, account_id) = self.account_ref(a);
-        let type_name = match a.kind {
-            Kind::Checking => "CONTA_DEPOSITO_A_VISTA",
-            Kind::Savings => "CONTA_POUPANCA",
-            Kind::Prepaid => "CONTA_PAGAMENTO_PRE_PAGA",
-        };
         let subtype = match a.owner {
             Owner::Joint if a.demo || rng.random_bool(0.7) => "CONJUNTA_SOLIDARIA",
             Owner::Joint => "CONJUNTA_SIMPLES",
             _ => "INDIVIDUAL",
         };
-        let label = match a.kind {
-            Kind::Checking => "Conta Corrente",
-            Kind::Savings => "Poupança",
-            Kind::Prepaid => "Conta Digital",
-        };
-        let check = account_check_digit(&a.number);
-        let mut out = vec![Record::Account(AccountRecord {
-            brand_id: brand_id.clone(),
-            account_id: account_id.clone(),
-            account_type: Some(type_name.into()),
-            subtype: Some(subtype.into()),
-            compe_code: Some(COMPE.into()),
-            branch_code: a.branch.clone(),
-            number: Some(a.number.clone()),
-            check_digit: Some(check.clone()),
-            currency: Some("BRL".into()),
-            holders: Some(a.holders.clone()),
-            display_name: Some(format!("{label} {}-{check}", a.number)),
-            status: Some(a.status.into()),
-        })];
-
         // Limits on most checking accounts; a few run into them.
         let limit = (a.kind == Kind::Checking && (a.demo || rng.random_bool(0.6)))
             .then(|| Decimal::new(rng.random_range(5..=200) * 10_000, 2));
@@ -1075,17 +1239,49 @@ impl Bank {
             Decimal::new(0, 2)
         };
         let updated = self.now - Duration::seconds(rng.random_range(0..3600));
-        out.push(Record::Balance(BalanceRecord {
+        let position = Position {
+            limit,
+            available,
+            blocked,
+            invested,
+            updated,
+        };
+        (subtype, position)
+    }
+
+    /// The account, its balance and its limits.
+    fn account_records(&self, index: usize) -> Vec<Record> {
+        let a = &self.accounts[index];
+        let (brand_id, account_id) = self.account_ref(a);
+        let (subtype, position) = self.account_facts(index);
+        let type_name = match a.kind {
+            Kind::Checking => "CONTA_DEPOSITO_A_VISTA",
+            Kind::Savings => "CONTA_POUPANCA",
+            Kind::Prepaid => "CONTA_PAGAMENTO_PRE_PAGA",
+        };
+        let label = match a.kind {
+            Kind::Checking => "Conta Corrente",
+            Kind::Savings => "Poupança",
+            Kind::Prepaid => "Conta Digital",
+        };
+        let check = account_check_digit(&a.number);
+        let mut out = vec![Record::Account(AccountRecord {
             brand_id: brand_id.clone(),
             account_id: account_id.clone(),
-            available_amount: Some(amount_text(available)),
-            blocked_amount: Some(amount_text(blocked)),
-            automatically_invested_amount: Some(amount_text(invested)),
+            account_type: Some(type_name.into()),
+            subtype: Some(subtype.into()),
+            compe_code: Some(COMPE.into()),
+            branch_code: a.branch.clone(),
+            number: Some(a.number.clone()),
+            check_digit: Some(check.clone()),
             currency: Some("BRL".into()),
-            update_date_time: Some(render_seconds(updated)),
-        }));
-        if let Some(limit) = limit {
-            let overdrawn = (-available).max(Decimal::ZERO);
+            holders: Some(a.holders.clone()),
+            display_name: Some(format!("{label} {}-{check}", a.number)),
+            status: Some(a.status.into()),
+        })];
+        out.push(position.balance(brand_id.clone(), account_id.clone(), position.updated));
+        if let Some(limit) = position.limit {
+            let overdrawn = (-position.available).max(Decimal::ZERO);
             let used = overdrawn.min(limit);
             let unarranged = overdrawn - used;
             out.push(Record::OverdraftLimits(OverdraftLimitsRecord {
@@ -1100,59 +1296,41 @@ impl Bank {
         out
     }
 
-    /// The account's completed transactions, then its pending snapshot,
-    /// generated one at a time.
-    fn statement(bank: Arc<Bank>, index: usize) -> Statement {
-        let a = &bank.accounts[index];
-        let mut rng = stream(bank.seed, 4, index as u64);
-        let span = (bank.now - bank.start).num_milliseconds().max(1);
-        let mut times: Vec<DateTime<Utc>> = (0..a.transactions)
-            .map(|_| bank.start + Duration::milliseconds(rng.random_range(0..span)))
-            .collect();
-        if a.demo && a.kind == Kind::Checking {
-            // Something on each of the last 7 days (Brasília), today included.
-            let today = bank.now.with_timezone(&brasilia()).date_naive();
-            for back in 0..7 {
-                let day = today - Duration::days(back);
-                let start = brasilia()
-                    .from_local_datetime(&day.and_time(NaiveTime::MIN))
-                    .single()
-                    .expect("fixed offsets have no gaps")
-                    .with_timezone(&Utc);
-                let end = (start + Duration::days(1)).min(bank.now);
-                let window = (end - start).num_milliseconds().max(1);
-                for _ in 0..2 {
-                    times.push(start + Duration::milliseconds(rng.random_range(0..window)));
-                }
-            }
-        }
-        times.sort_unstable();
-        let (brand_id, account_id) = bank.account_ref(a);
-        Statement {
-            bank,
-            index,
-            rng,
-            times,
-            next: 0,
-            brand_id,
-            account_id,
-            done: false,
-        }
-    }
-
-    /// The account's pending snapshot, if it has one.
-    fn pending_snapshot(
+    /// A completed transaction of account `index` at `at` (ms since the epoch).
+    fn completed(
         &self,
         rng: &mut SmallRng,
-        a: &PlannedAccount,
-    ) -> Option<Vec<TransactionFields>> {
-        // Pending entries on some available checking accounts.
-        if !(a.kind == Kind::Checking
-            && a.status == "AVAILABLE"
-            && (a.demo && a.owner == Owner::Person || rng.random_bool(0.25)))
-        {
+        index: usize,
+        at: i64,
+        seq: usize,
+        series: Series,
+    ) -> Record {
+        let a = &self.accounts[index];
+        let at = DateTime::from_timestamp_millis(at).expect("instants of the history are valid");
+        let (brand_id, account_id) = self.account_ref(a);
+        Record::Transaction(TransactionRecord {
+            brand_id,
+            account_id,
+            fields: self.entry(rng, a, at, seq, series, "TRANSACAO_EFETIVADA"),
+        })
+    }
+
+    /// The pending snapshot of account `index`, if it has pending entries.
+    fn pending_record(&self, rng: &mut SmallRng, index: usize) -> Option<Record> {
+        let a = &self.accounts[index];
+        if !a.pending {
             return None;
         }
+        let (brand_id, account_id) = self.account_ref(a);
+        Some(Record::PendingTransactions(PendingTransactionsRecord {
+            brand_id,
+            account_id,
+            transactions: Some(self.pending_snapshot(rng, a)),
+        }))
+    }
+
+    /// Pending entries of account `a` around `now`.
+    fn pending_snapshot(&self, rng: &mut SmallRng, a: &PlannedAccount) -> Vec<TransactionFields> {
         let mut entries = Vec::new();
         let n = if a.demo { 2 } else { rng.random_range(1..=3) };
         for k in 0..n {
@@ -1171,7 +1349,7 @@ impl Bank {
             } else {
                 "TRANSACAO_PROCESSANDO"
             };
-            let mut fields = self.entry(rng, a, at, k, kind);
+            let mut fields = self.entry(rng, a, at, k, Series::History, kind);
             let stamp = stamp_text(at);
             fields.transaction_id = Some(LegacyId(vec![KeyValue {
                 key: "id".into(),
@@ -1192,16 +1370,17 @@ impl Bank {
             }
             entries.push(fields);
         }
-        Some(entries)
+        entries
     }
 
-    /// One statement entry of account `a` at `at`.
+    /// One statement entry of account `a` at `at`, the `seq`-th of its series.
     fn entry(
         &self,
         rng: &mut SmallRng,
         a: &PlannedAccount,
         at: DateTime<Utc>,
         seq: usize,
+        series: Series,
         kind: &str,
     ) -> TransactionFields {
         let stamp = Stamp(at);
@@ -1558,16 +1737,17 @@ impl Bank {
                 },
             };
         let mut id = String::with_capacity(40);
+        let mark = series.mark();
         if tx_type == "PIX" {
             // Shaped like an end-to-end id: E + ISPB + timestamp + unique tail.
-            let _ = write!(id, "E{:08}{stamp}{seq:05X}", 31_872_495);
+            let _ = write!(id, "E{:08}{stamp}{mark}{seq:05X}", 31_872_495);
             for _ in 0..6 {
                 id.push(char::from(
                     b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"[rng.random_range(0..34)],
                 ));
             }
         } else {
-            let _ = write!(id, "{}{stamp}{seq:06}", &tx_type[..3]);
+            let _ = write!(id, "{}{stamp}{mark}{seq:06}", &tx_type[..3]);
         }
         f.transaction_id = Some(LegacyId(vec![KeyValue {
             key: "id".into(),
@@ -1585,50 +1765,282 @@ impl Bank {
     }
 }
 
-/// One account's statement records, made as they are read.
-struct Statement {
-    bank: Arc<Bank>,
-    index: usize,
-    rng: SmallRng,
-    times: Vec<DateTime<Utc>>,
-    next: usize,
-    brand_id: Option<String>,
-    account_id: Option<LegacyId>,
-    done: bool,
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+/// Brasília's offset from UTC (see [`brasilia`]), in milliseconds.
+const BRASILIA_OFFSET_MS: i64 = -3 * 3_600_000;
+/// Slices of the history whose counts are drawn together (see [`History`]).
+const SLICES_PER_GROUP: usize = 32;
+
+/// Which feed an entry belongs to; it shapes the entry's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Series {
+    History,
+    Delta,
 }
 
-impl Iterator for Statement {
+impl Series {
+    /// What follows the timestamp in the id before the sequence number. A
+    /// delta's `N` is never there in the history's ids (decimal digits, hex
+    /// digits for PIX), so a delta's ids never collide with them.
+    fn mark(self) -> &'static str {
+        match self {
+            Series::History => "",
+            Series::Delta => "N",
+        }
+    }
+}
+
+/// An account's balance and limit.
+struct Position {
+    limit: Option<Decimal>,
+    available: Decimal,
+    blocked: Decimal,
+    invested: Decimal,
+    updated: DateTime<Utc>,
+}
+
+impl Position {
+    fn balance(
+        &self,
+        brand_id: Option<String>,
+        account_id: Option<LegacyId>,
+        at: DateTime<Utc>,
+    ) -> Record {
+        Record::Balance(BalanceRecord {
+            brand_id,
+            account_id,
+            available_amount: Some(amount_text(self.available)),
+            blocked_amount: Some(amount_text(self.blocked)),
+            automatically_invested_amount: Some(amount_text(self.invested)),
+            currency: Some("BRL".into()),
+            update_date_time: Some(render_seconds(at)),
+        })
+    }
+}
+
+/// When an entry of an account's history happened (ms since the epoch) and,
+/// for the demo's daily entries, the key of their own random stream.
+type Moment = (i64, Option<u64>);
+
+/// The part of a slice past its Brasília midnight: the next booking day's.
+struct Tail {
+    instants: Vec<Moment>,
+    rng: SmallRng,
+}
+
+/// The completed transactions of the history, booking day by booking day
+/// across all accounts (accounts in plan order within a day), as a real
+/// bank's daily feeds fill its store.
+///
+/// An account's entries are instants `start + offset`, uniform over the
+/// history, with offsets that do not depend on `now` (as when each account
+/// was generated whole): seeding again later shifts every instant, and so
+/// every id. To emit them by day without holding them all, the history is
+/// cut into slices of 24 h from `start`. Each account's count per group of
+/// [`SLICES_PER_GROUP`] slices is drawn up front, its count per slice when
+/// the group comes, and a slice's instants when its day comes, each from a
+/// random stream of its own. A slice straddles one Brasília midnight: its
+/// head is one booking day's, its tail is kept for the next. Entries are
+/// numbered per account in time order, which keeps every id unique.
+struct History {
+    bank: Arc<Bank>,
+    start: i64,
+    span: i64,
+    /// Offset of the Brasília midnight within every slice (1..=DAY_MS).
+    midnight: i64,
+    slices: usize,
+    groups: usize,
+    /// Entries per account and group: `[account * groups + group]`.
+    group_counts: Vec<u32>,
+    /// Entries per slice of the current group and account:
+    /// `[(slice % SLICES_PER_GROUP) * accounts + account]`.
+    slice_counts: Vec<u32>,
+    /// The demo's entries on each of the last 7 days, per account, sorted.
+    daily: Vec<Vec<Moment>>,
+    next_seq: Vec<usize>,
+    tails: Vec<Option<Tail>>,
+    /// The booking day being emitted: the head of slice `day`, after the
+    /// tail of slice `day - 1`.
+    day: usize,
+    /// The next account of the day.
+    account: usize,
+    ready: VecDeque<Record>,
+    instants: Vec<Moment>,
+}
+
+impl History {
+    fn new(bank: Arc<Bank>) -> Self {
+        let start = bank.start.timestamp_millis();
+        let span = (bank.now.timestamp_millis() - start).max(1);
+        let since_midnight = (start + BRASILIA_OFFSET_MS).rem_euclid(DAY_MS);
+        let slices = (span as u64).div_ceil(DAY_MS as u64) as usize;
+        let groups = slices.div_ceil(SLICES_PER_GROUP);
+        let group_ms = DAY_MS * SLICES_PER_GROUP as i64;
+        let count = bank.accounts.len();
+        let mut group_counts = vec![0u32; count * groups];
+        let mut daily = vec![Vec::new(); count];
+        for (i, a) in bank.accounts.iter().enumerate() {
+            let mut rng = stream(bank.seed, 4, i as u64);
+            for _ in 0..a.transactions {
+                group_counts[i * groups + (rng.random_range(0..span) / group_ms) as usize] += 1;
+            }
+            if a.daily_demo() {
+                daily[i] = Self::daily_instants(&bank, i, start, span);
+            }
+        }
+        History {
+            bank,
+            start,
+            span,
+            midnight: DAY_MS - since_midnight,
+            slices,
+            groups,
+            group_counts,
+            slice_counts: vec![0; SLICES_PER_GROUP * count],
+            daily,
+            next_seq: vec![0; count],
+            tails: (0..count).map(|_| None).collect(),
+            day: 0,
+            account: 0,
+            ready: Default::default(),
+            instants: Vec::new(),
+        }
+    }
+
+    /// Two instants on each of the last 7 Brasília days, today included, each
+    /// with its own stream: they stay put, and keep their content, when a
+    /// later seed shifts the rest.
+    fn daily_instants(bank: &Bank, index: usize, start: i64, span: i64) -> Vec<Moment> {
+        let today = bank.now.with_timezone(&brasilia()).date_naive();
+        let mut out = Vec::new();
+        for back in 0..7 {
+            let day = today - Duration::days(back);
+            let from = brasilia()
+                .from_local_datetime(&day.and_time(NaiveTime::MIN))
+                .single()
+                .expect("fixed offsets have no gaps")
+                .timestamp_millis();
+            let to = (from + DAY_MS).min(start + span);
+            for k in 0..2u64 {
+                let key = (index as u64) << 32 | u64::from(day.num_days_from_ce() as u32) << 1 | k;
+                let mut rng = stream(bank.seed, 7, key);
+                let at = from + rng.random_range(0..(to - from).max(1));
+                out.push((at.clamp(start, start + span - 1), Some(key)));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Draws the per-slice counts of `group`.
+    fn plan_group(&mut self, group: usize) {
+        let count = self.bank.accounts.len();
+        self.slice_counts.fill(0);
+        let first = group * SLICES_PER_GROUP;
+        let from = first as i64 * DAY_MS;
+        let to = (from + SLICES_PER_GROUP as i64 * DAY_MS).min(self.span);
+        for i in 0..count {
+            let n = self.group_counts[i * self.groups + group];
+            if n == 0 {
+                continue;
+            }
+            let mut rng = stream(self.bank.seed, 5, (i as u64) << 24 | group as u64);
+            for _ in 0..n {
+                let slice = ((from + rng.random_range(0..to - from)) / DAY_MS) as usize;
+                self.slice_counts[(slice - first) * count + i] += 1;
+            }
+        }
+    }
+
+    /// Queues account `index`'s entries of the current booking day.
+    fn fill(&mut self, index: usize) {
+        if let Some(mut tail) = self.tails[index].take() {
+            for &(at, daily) in &tail.instants {
+                self.push(index, &mut tail.rng, at, daily);
+            }
+        }
+        if self.day == self.slices {
+            return;
+        }
+        let count = self.bank.accounts.len();
+        let n = self.slice_counts[(self.day % SLICES_PER_GROUP) * count + index];
+        let from = self.start + self.day as i64 * DAY_MS;
+        let to = (from + DAY_MS).min(self.start + self.span);
+        let daily = &self.daily[index];
+        let first_daily = daily.partition_point(|d| d.0 < from);
+        let daily_here = daily[first_daily..].partition_point(|d| d.0 < to);
+        if n == 0 && daily_here == 0 {
+            return;
+        }
+        let mut rng = stream(self.bank.seed, 6, (index as u64) << 24 | self.day as u64);
+        let mut instants = std::mem::take(&mut self.instants);
+        instants.clear();
+        instants.extend((0..n).map(|_| (from + rng.random_range(0..to - from), None)));
+        instants.extend_from_slice(&daily[first_daily..first_daily + daily_here]);
+        instants.sort_unstable();
+        let head = instants.partition_point(|d| d.0 < from + self.midnight);
+        for &(at, daily) in &instants[..head] {
+            self.push(index, &mut rng, at, daily);
+        }
+        if head < instants.len() {
+            self.tails[index] = Some(Tail {
+                instants: instants[head..].to_vec(),
+                rng,
+            });
+        }
+        self.instants = instants;
+    }
+
+    fn push(&mut self, index: usize, rng: &mut SmallRng, at: i64, daily: Option<u64>) {
+        let seq = self.next_seq[index];
+        self.next_seq[index] += 1;
+        let record = match daily {
+            Some(key) => {
+                let mut own = stream(self.bank.seed, 8, key);
+                self.bank
+                    .completed(&mut own, index, at, seq, Series::History)
+            }
+            None => self.bank.completed(rng, index, at, seq, Series::History),
+        };
+        self.ready.push_back(record);
+    }
+}
+
+impl Iterator for History {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
-        let a = &self.bank.accounts[self.index];
-        if let Some(at) = self.times.get(self.next) {
-            let fields = self
-                .bank
-                .entry(&mut self.rng, a, *at, self.next, "TRANSACAO_EFETIVADA");
-            self.next += 1;
-            return Some(Record::Transaction(TransactionRecord {
-                brand_id: self.brand_id.clone(),
-                account_id: self.account_id.clone(),
-                fields,
-            }));
+        loop {
+            if let Some(record) = self.ready.pop_front() {
+                return Some(record);
+            }
+            // Day `slices` holds only the tail of the last slice.
+            if self.day > self.slices {
+                return None;
+            }
+            if self.account == self.bank.accounts.len() {
+                self.day += 1;
+                self.account = 0;
+                continue;
+            }
+            if self.account == 0
+                && self.day < self.slices
+                && self.day.is_multiple_of(SLICES_PER_GROUP)
+            {
+                self.plan_group(self.day / SLICES_PER_GROUP);
+            }
+            self.account += 1;
+            self.fill(self.account - 1);
         }
-        if self.done {
-            return None;
-        }
-        self.done = true;
-        let entries = self.bank.pending_snapshot(&mut self.rng, a)?;
-        Some(Record::PendingTransactions(PendingTransactionsRecord {
-            brand_id: self.brand_id.take(),
-            account_id: self.account_id.take(),
-            transactions: Some(entries),
-        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::brasilia_date;
+    use std::collections::HashMap;
 
     #[test]
     fn renders_like_the_domain() {
@@ -1653,6 +2065,202 @@ mod tests {
         }
         assert!(!valid_document("12345678900"));
         assert!(!valid_document("11222333000182"));
+    }
+
+    fn small(months: u32) -> SeedConfig {
+        SeedConfig {
+            customers: 40,
+            accounts: 70,
+            transactions: 900,
+            months,
+            now: Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 7).unwrap(),
+            ..SeedConfig::demo()
+        }
+    }
+
+    /// Completed transactions by account key, in the order they came.
+    fn completed_by_account(records: &[Record]) -> HashMap<String, Vec<&TransactionRecord>> {
+        let mut out: HashMap<String, Vec<&TransactionRecord>> = HashMap::new();
+        for r in records {
+            if let Record::Transaction(t) = r {
+                let key = t.account_id.as_ref().unwrap().canonical_key();
+                out.entry(key).or_default().push(t);
+            }
+        }
+        out
+    }
+
+    fn instant(t: &TransactionRecord) -> DateTime<Utc> {
+        let text = t.fields.transaction_date_time.as_deref().unwrap();
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn id(t: &TransactionRecord) -> String {
+        t.fields.transaction_id.as_ref().unwrap().canonical_key()
+    }
+
+    #[test]
+    fn the_history_comes_booking_day_by_booking_day_across_accounts() {
+        for months in [13, 1, 0] {
+            let config = small(months);
+            let bank = Bank::plan(&config);
+            let planned: HashMap<String, u64> = bank
+                .accounts
+                .iter()
+                .map(|a| {
+                    let extra = if a.daily_demo() { 14 } else { 0 };
+                    (a.legacy_id().canonical_key(), a.transactions + extra)
+                })
+                .collect();
+            let records: Vec<Record> = bank.records().collect();
+
+            // Setup first, then every completed transaction, then the snapshots.
+            let kind = |r: &Record| match r {
+                Record::Transaction(_) => 1,
+                Record::PendingTransactions(_) => 2,
+                _ => 0,
+            };
+            let kinds: Vec<i32> = records.iter().map(kind).collect();
+            assert!(kinds.is_sorted(), "months {months}: records out of phase");
+
+            let completed: Vec<&TransactionRecord> = records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Transaction(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let days: Vec<_> = completed
+                .iter()
+                .map(|t| brasilia_date(instant(t)))
+                .collect();
+            assert!(days.is_sorted(), "months {months}: booking days go back");
+            let start = config.now.checked_sub_months(Months::new(months)).unwrap();
+            for t in &completed {
+                assert!(instant(t) >= start && instant(t) <= config.now, "{t:?}");
+            }
+
+            // Each account's entries: as many as planned, in time order, with
+            // unique ids; and the accounts take turns within days.
+            let by_account = completed_by_account(&records);
+            for (key, entries) in &by_account {
+                assert_eq!(entries.len() as u64, planned[key], "{key}");
+                assert!(entries.iter().map(|t| instant(t)).is_sorted(), "{key}");
+                let ids: HashSet<String> = entries.iter().map(|t| id(t)).collect();
+                assert_eq!(ids.len(), entries.len(), "{key}: an id repeats");
+            }
+            let total: u64 = planned.values().sum();
+            assert_eq!(completed.len() as u64, total);
+            let switches = completed
+                .windows(2)
+                .filter(|w| w[0].account_id != w[1].account_id)
+                .count();
+            if months > 0 {
+                assert!(
+                    switches > 4 * by_account.len(),
+                    "months {months}: {switches} switches of account: clustered by account"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_delta_is_the_next_days_feed_with_ids_of_its_own() {
+        let history_config = small(13);
+        let history: Vec<Record> = Bank::plan(&history_config).records().collect();
+        // Later the same day: the delta's day overlaps the history's last one.
+        let next_day = history_config.now + Duration::hours(2);
+        let config = SeedConfig {
+            now: next_day,
+            delta: Some(700),
+            ..history_config.clone()
+        };
+        let delta: Vec<Record> = records(&config).collect();
+        assert_eq!(delta, records(&config).collect::<Vec<_>>());
+        let other_time = SeedConfig {
+            now: next_day + Duration::hours(1),
+            ..config.clone()
+        };
+        assert_ne!(delta, records(&other_time).collect::<Vec<_>>());
+
+        let bank = Bank::plan(&config);
+        let today = brasilia_date(next_day);
+        let new = completed_by_account(&delta);
+        let old = completed_by_account(&history);
+        let mut total = 0;
+        for (key, entries) in &new {
+            total += entries.len();
+            let before: HashSet<String> =
+                old.get(key).into_iter().flatten().map(|t| id(t)).collect();
+            let ids: HashSet<String> = entries.iter().map(|t| id(t)).collect();
+            assert_eq!(ids.len(), entries.len(), "{key}: an id repeats");
+            assert!(
+                ids.is_disjoint(&before),
+                "{key}: a delta id is a history id"
+            );
+            for t in entries {
+                assert_eq!(brasilia_date(instant(t)), today);
+                assert!(instant(t) <= next_day);
+            }
+        }
+        // 700 shared out, and the demo's daily two on its three checking accounts.
+        assert_eq!(total, 700 + 3 * 2);
+        // Busier accounts get more, as in the history.
+        let busiest = bank.accounts[4..]
+            .iter()
+            .max_by_key(|a| a.transactions)
+            .unwrap();
+        assert!(new[&busiest.legacy_id().canonical_key()].len() >= 700 / 70);
+
+        let snapshots: HashSet<String> = delta
+            .iter()
+            .filter_map(|r| match r {
+                Record::PendingTransactions(p) => {
+                    Some(p.account_id.as_ref().unwrap().canonical_key())
+                }
+                _ => None,
+            })
+            .collect();
+        let with_pending: HashSet<String> = bank
+            .accounts
+            .iter()
+            .filter(|a| a.pending)
+            .map(|a| a.legacy_id().canonical_key())
+            .collect();
+        assert!(!with_pending.is_empty());
+        assert_eq!(snapshots, with_pending);
+
+        let balances: Vec<&BalanceRecord> = delta
+            .iter()
+            .filter_map(|r| match r {
+                Record::Balance(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(balances.len(), bank.accounts.len());
+        let stated = render_seconds(next_day);
+        assert!(
+            balances
+                .iter()
+                .all(|b| b.update_date_time.as_deref() == Some(stated.as_str()))
+        );
+        assert!(delta.iter().all(|r| matches!(
+            r,
+            Record::Transaction(_) | Record::PendingTransactions(_) | Record::Balance(_)
+        )));
+
+        // Whatever the instant and sequence number, of any kind of entry.
+        let mut rng = SmallRng::seed_from_u64(1);
+        for i in 0..2000 {
+            let a = &bank.accounts[i % bank.accounts.len()];
+            let at = history_config.now - Duration::milliseconds(rng.random_range(0..86_400_000));
+            let seq = rng.random_range(0..2_000_000);
+            let entry =
+                |series| bank.entry(&mut rng.clone(), a, at, seq, series, "TRANSACAO_EFETIVADA");
+            let (h, d) = (entry(Series::History), entry(Series::Delta));
+            assert_eq!(h.transaction_type, d.transaction_type);
+            assert_ne!(h.transaction_id, d.transaction_id);
+        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::db::{dump, fresh_pool};
-use contas::domain::time::brasilia_date;
+use common::db::{dump, fresh_database, fresh_pool};
+use contas::domain::time::{brasilia_date, render_seconds};
+use contas::import;
 use contas::seed::{self, DEMO_BRAND, DEMO_COMPANY_CNPJ, DEMO_CPF, SeedConfig};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, PgPool};
+use std::process::{Command, Stdio};
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
@@ -125,6 +127,184 @@ async fn a_small_seed_loads_a_varied_bank() {
         "{first}"
     );
     assert!(last <= now && last > now - Duration::days(2), "{last}");
+}
+
+const COMPLETED: &str = "completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'";
+
+#[tokio::test]
+async fn the_store_fills_booking_day_by_booking_day() {
+    let pool = fresh_pool().await;
+    seed::seed(&pool, &small()).await.unwrap();
+    // Load order (the identity) never goes back a booking day ...
+    let back = scalar(
+        &pool,
+        &format!(
+            "SELECT count(*) FROM (SELECT booking_date < lag(booking_date) OVER (ORDER BY id) AS back \
+             FROM transactions WHERE {COMPLETED}) t WHERE back"
+        ),
+    )
+    .await;
+    assert_eq!(back, 0);
+    // ... so one account's month lies scattered among every other account's
+    // entries of that month, as in a real bank's store.
+    let (span, entries): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT max(id) - min(id), count(*) FROM transactions WHERE {COMPLETED} AND account_id = \
+         (SELECT account_id FROM transactions GROUP BY account_id ORDER BY count(*) DESC LIMIT 1) \
+         AND booking_date >= '2026-10-01' AND booking_date < '2026-11-01'"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let month = scalar(
+        &pool,
+        &format!(
+            "SELECT count(*) FROM transactions WHERE {COMPLETED} \
+             AND booking_date >= '2026-10-01' AND booking_date < '2026-11-01'"
+        ),
+    )
+    .await;
+    assert!(entries > 10, "{entries}");
+    assert!(
+        span > month * 9 / 10,
+        "{entries} entries over {span} ids of {month}"
+    );
+}
+
+#[tokio::test]
+async fn a_daily_delta_imports_into_a_store_seeded_earlier() {
+    let pool = fresh_pool().await;
+    let history = small();
+    seed::seed(&pool, &history).await.unwrap();
+    let completed = format!("SELECT count(*) FROM transactions WHERE {COMPLETED}");
+    let before = scalar(&pool, &completed).await;
+
+    // Later the same day, as an NDJSON file read by the import.
+    let same_day = SeedConfig {
+        now: history.now + Duration::hours(2),
+        delta: Some(2500),
+        ..small()
+    };
+    let mut file = Vec::new();
+    let written = seed::write_ndjson(&same_day, &mut file).unwrap();
+    assert_eq!(written.transactions, 2500 + 6);
+    let summary = import::import_reader(&pool, file.as_slice(), false)
+        .await
+        .unwrap();
+    assert_eq!(summary.transactions, 2506);
+    assert_eq!(summary.duplicate_transactions, 0);
+    assert_eq!(scalar(&pool, &completed).await, before + 2506);
+    let accounts = scalar(&pool, "SELECT count(*) FROM accounts").await;
+    let stated = scalar(
+        &pool,
+        &format!(
+            "SELECT count(*) FROM balances WHERE update_date_time = '{}'",
+            render_seconds(same_day.now)
+        ),
+    )
+    .await;
+    assert_eq!((summary.balances, stated), (accounts as u64, accounts));
+    // Every pending entry now is the delta's.
+    let pending = format!(
+        "SELECT count(*) FROM transactions WHERE NOT {COMPLETED} AND transaction_date_time > '{}'",
+        render_seconds(history.now)
+    );
+    assert_eq!(
+        scalar(&pool, &pending).await as u64,
+        summary.pending_entries
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            &format!("SELECT count(*) FROM transactions WHERE NOT {COMPLETED}")
+        )
+        .await as u64,
+        summary.pending_entries
+    );
+
+    // The same file again changes nothing; the next day's loads beside it.
+    let again = import::import_reader(&pool, file.as_slice(), false)
+        .await
+        .unwrap();
+    assert_eq!(again.duplicate_transactions, 2506);
+    let next_day = SeedConfig {
+        now: history.now + Duration::days(1),
+        ..same_day
+    };
+    let loaded = seed::seed(&pool, &next_day).await.unwrap();
+    assert_eq!(loaded.import.transactions, 2506);
+    assert!(loaded.to_string().contains("daily delta"), "{loaded}");
+    assert_eq!(scalar(&pool, &completed).await, before + 2 * 2506);
+}
+
+#[tokio::test]
+async fn the_cli_writes_a_history_and_a_delta_that_import_loads() {
+    let url = fresh_database().await.to_url_lossy().to_string();
+    let contas = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_contas"));
+        command.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+        command
+    };
+    let plan = ["--customers", "30", "--accounts", "50", "--seed", "7"];
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history.ndjson");
+    // No database needed to write a file.
+    let written = contas()
+        .args(["seed", "--transactions", "3000", "--output"])
+        .arg(&history)
+        .args(plan)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&written.stderr);
+    assert!(written.status.success(), "{stderr}");
+    assert!(stderr.contains("3662 completed transactions"), "{stderr}");
+    let first = std::fs::read_to_string(&history).unwrap();
+    let brand: Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(brand["record"], "brand");
+    let imported = contas()
+        .arg("import")
+        .arg(&history)
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+
+    // The delta on stdout, straight into `contas import -`.
+    let mut delta = contas()
+        .args(["seed", "--delta", "400", "--output", "-"])
+        .args(plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let import = contas()
+        .args(["import", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(delta.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(delta.wait().unwrap().success());
+    let summary = String::from_utf8_lossy(&import.stdout);
+    assert!(
+        import.status.success(),
+        "{summary}{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(summary.contains("406 transactions"), "{summary}");
+
+    let refused = contas()
+        .args(["seed", "--if-empty", "--output", "-"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ struct Cli {
 enum Command {
     /// Drive the service and write raw results as JSON.
     Run(RunArgs),
+    /// While another process runs (maintenance), send one statement page at
+    /// a time at a fixed interval and record how long readers wait.
+    Probe(ProbeArgs),
     /// Render the combined results JSON as Markdown.
     Report {
         #[arg(long)]
@@ -87,6 +90,25 @@ struct RunArgs {
     server_pid: Option<u32>,
     #[arg(long, default_value_t = 1)]
     rng_seed: u64,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    /// Base URL of `contas serve`.
+    #[arg(long)]
+    url: String,
+    /// Customers and their accounts, as `bench/run` queried them from the DB.
+    #[arg(long)]
+    targets: PathBuf,
+    /// Milliseconds from the start of one request to the start of the next
+    /// (a slower request delays the next).
+    #[arg(long, default_value_t = 50)]
+    interval_ms: u64,
+    /// Probe until this process has exited.
+    #[arg(long)]
+    while_pid: u32,
     #[arg(long)]
     out: PathBuf,
 }
@@ -963,6 +985,105 @@ fn main() -> Result<()> {
             .enable_all()
             .build()?
             .block_on(run(args)),
+        Command::Probe(args) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(probe(args)),
         Command::Report { results, md } => report::render(&results, &md),
     }
+}
+
+/// Whether process `pid` still runs (a zombie has finished).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .and_then(|i| s[i + 1..].split_whitespace().next().map(|st| st != "Z"))
+        })
+        .unwrap_or(false)
+}
+
+/// The probe's op: page 1 of a 12-month statement (every month a
+/// maintenance job may touch), on the busiest accounts.
+const PROBE_OP: &str = "transactions-page1";
+
+async fn probe(args: ProbeArgs) -> Result<()> {
+    let targets: Targets = serde_json::from_slice(
+        &std::fs::read(&args.targets)
+            .with_context(|| format!("reading {}", args.targets.display()))?,
+    )
+    .context("parsing the targets file")?;
+    let (ops, _) = build_ops(&targets, 3)?;
+    let op = ops
+        .iter()
+        .find(|o| o.name == PROBE_OP)
+        .context("no statement op")?;
+    let url = reqwest::Url::parse(&format!("{}{}", args.url.trim_end_matches('/'), op.path))
+        .context("--url")?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .build()?;
+    let interval = Duration::from_millis(args.interval_ms);
+    let mut rng = SmallRng::seed_from_u64(5);
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let (mut errors, mut first_error) = (0u64, None::<String>);
+    // The slowest requests, with when they started (s from the probe's start).
+    let mut slowest: Vec<(f64, f64, u16)> = Vec::new();
+    let started = Instant::now();
+    while running(args.while_pid) {
+        let sent = Instant::now();
+        let body = op.bodies.choose(&mut rng).expect("bodies").clone();
+        let outcome = client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body)
+            .send()
+            .await;
+        let status = match outcome {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let _ = resp.bytes().await;
+                status
+            }
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.to_string());
+                0
+            }
+        };
+        let took = sent.elapsed();
+        hist.saturating_record((took.as_micros() as u64).max(1));
+        if status != op.expect {
+            errors += 1;
+            first_error.get_or_insert_with(|| format!("HTTP {status}"));
+        }
+        slowest.push((
+            sent.duration_since(started).as_secs_f64(),
+            took.as_secs_f64() * 1000.0,
+            status,
+        ));
+        slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+        slowest.truncate(5);
+        if let Some(rest) = interval.checked_sub(took) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let out = json!({
+        "op": PROBE_OP,
+        "note": op.note,
+        "interval_ms": args.interval_ms,
+        "secs": started.elapsed().as_secs_f64(),
+        "requests": hist.len(),
+        "errors": errors,
+        "first_error": first_error,
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "max_ms": hist.max() as f64 / 1000.0,
+        "slowest": slowest.iter().map(|(at, took, status)| json!({"at_secs": at, "ms": took, "status": status})).collect::<Vec<_>>(),
+    });
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&out)?)?;
+    Ok(())
 }
