@@ -290,11 +290,13 @@ async fn connect(options: PgConnectOptions) -> Result<PgPool> {
 /// A pool for a command that writes in bulk: named in `pg_stat_activity`
 /// (a busy store names its writer), and without sqlx's statement logs,
 /// whose slow-statement warning would fire on every large statement such a
-/// command is made of.
+/// command is made of, nor PostgreSQL's notices (the migrations' "already
+/// exists, skipping").
 async fn connect_bulk(url: Option<String>, command: &str) -> Result<PgPool> {
     connect(
         required_url(url)?
             .application_name(command)
+            .options([("client_min_messages", "warning")])
             .disable_statement_logging(),
     )
     .await

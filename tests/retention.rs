@@ -676,3 +676,40 @@ async fn imports_find_every_id_of_a_filtered_month() {
     .unwrap_err();
     assert!(format!("{e:#}").contains("bookingDate"), "{e:#}");
 }
+
+/// A rewrite killed midway leaves a copy not swapped in, or a replaced
+/// month not dropped yet; the next run drops them, and nothing else.
+#[tokio::test]
+async fn a_rewrite_cut_short_leaves_nothing_behind_the_next_run() {
+    let today = day("2026-12-10");
+    let pool = fresh_pool().await;
+    load(&pool, &history(today - Months::new(2), today)).await;
+    for leftover in [
+        "transactions_2026_10_compacting",
+        "transactions_2026_09_replaced",
+    ] {
+        sqlx::query(&format!(
+            "CREATE TABLE {leftover} (LIKE transactions INCLUDING DEFAULTS)"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let before = dump(&pool).await;
+    retention(&pool, &options(today)).await.unwrap();
+    for leftover in [
+        "transactions_2026_10_compacting",
+        "transactions_2026_09_replaced",
+    ] {
+        let left: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(leftover)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(left, None, "{leftover}");
+    }
+    assert_eq!(
+        without_compactions(&dump(&pool).await),
+        without_compactions(&before)
+    );
+}

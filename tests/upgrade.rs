@@ -166,3 +166,56 @@ async fn partitioning_transactions_keeps_every_row_and_its_id() {
     assert!(expected.len() > 100);
     assert_eq!(page, expected);
 }
+
+async fn attached(pool: &PgPool, month: contas::domain::month::Month) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM pg_inherits WHERE inhparent = 'transactions'::regclass
+                          AND inhrelid = to_regclass($1))",
+    )
+    .bind(month.partition())
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A store migrated long ago, or not served since, lacks the months that
+/// came due: migrating makes them, and so does a running service, hourly.
+#[tokio::test]
+async fn migrating_and_serving_keep_this_month_and_the_next_12_ready() {
+    use contas::domain::month::Month;
+    let options = common::db::fresh_database().await;
+    let pool = PgPool::connect_with(options.clone()).await.unwrap();
+    let this = Month::of(contas::domain::time::brasilia_date(chrono::Utc::now()));
+    let due = [this, this.plus(1), this.plus(12)];
+    let drop_them = async || {
+        for month in due {
+            sqlx::query(&format!("DROP TABLE {}", month.partition()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert!(!attached(&pool, month).await);
+        }
+    };
+    drop_them().await;
+    contas::db::migrate(&pool).await.unwrap();
+    for month in due {
+        assert!(attached(&pool, month).await, "{month} after migrating");
+    }
+
+    drop_them().await;
+    let keeper = tokio::spawn(contas::store::months::keep_ready(
+        options,
+        std::time::Duration::from_millis(50),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for month in due {
+        while !attached(&pool, month).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{month} not made by the running service"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    keeper.abort();
+}

@@ -36,10 +36,6 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     let started = Instant::now();
     let partition = month.partition();
     let staging = format!("{partition}_compacting");
-    // A run cut short leaves its copy behind.
-    sqlx::query(&format!("DROP TABLE IF EXISTS {staging}"))
-        .execute(&mut *connection)
-        .await?;
     let indexes = Indexes::of(connection, &partition, &staging).await?;
 
     sqlx::query(&format!(
@@ -92,7 +88,12 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
         .execute(&mut *connection)
         .await?;
 
-    let lock_held = swap(connection, month, &staging, &indexes).await?;
+    let lock_held = swap(connection, month, &staging, &indexes, copied).await?;
+    // Dropping a month's files takes a while (0.6-1 s at 100M): outside
+    // the swap, where nobody waits for it.
+    sqlx::query(&format!("DROP TABLE {partition}_replaced"))
+        .execute(&mut *connection)
+        .await?;
     Ok(Compacted {
         month,
         entries: copied,
@@ -101,14 +102,17 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     })
 }
 
-/// Replaces the partition by its copy in one transaction: detach and drop
-/// the old one, give the copy its names, attach it. Readers of
-/// `transactions` wait for this transaction only.
+/// Replaces the partition by its copy in one transaction: detach the old
+/// one and put it aside, give the copy its names, attach it. Readers of
+/// `transactions` wait for this transaction only, so it does nothing that
+/// reads or removes the month's data: at 100M a count of it held readers
+/// 1.5 s, dropping its files 0.6 to 1 s.
 async fn swap(
     connection: &mut PgConnection,
     month: Month,
     staging: &str,
     indexes: &Indexes,
+    entries: u64,
 ) -> Result<Duration> {
     let partition = month.partition();
     for attempt in 1..=SWAP_ATTEMPTS {
@@ -131,10 +135,11 @@ async fn swap(
             }
             Err(e) => return Err(e).context("detaching the month's partition"),
         }
-        let mut statements = vec![
-            format!("DROP TABLE {partition}"),
-            format!("ALTER TABLE {staging} RENAME TO {partition}"),
-        ];
+        let mut statements = vec![format!(
+            "ALTER TABLE {partition} RENAME TO {partition}_replaced"
+        )];
+        statements.extend(indexes.retire.iter().cloned());
+        statements.push(format!("ALTER TABLE {staging} RENAME TO {partition}"));
         statements.extend(indexes.rename.iter().cloned());
         statements.push(format!(
             "ALTER TABLE transactions ATTACH PARTITION {partition} FOR VALUES FROM ('{}') TO ('{}')",
@@ -151,12 +156,11 @@ async fn swap(
                 .with_context(|| format!("swapping {month}: {statement}"))?;
         }
         sqlx::query(
-            "INSERT INTO compacted_months (month, rows) \
-             SELECT $1, count(*) FROM transactions WHERE booking_date >= $1 AND booking_date < $2 \
+            "INSERT INTO compacted_months (month, rows) VALUES ($1, $2) \
              ON CONFLICT (month) DO UPDATE SET rows = EXCLUDED.rows, compacted_at = now()",
         )
         .bind(month.first_day())
-        .bind(month.end())
+        .bind(entries as i64)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -168,12 +172,34 @@ async fn swap(
     )
 }
 
+/// Drops what a rewrite cut short left behind: a copy not swapped in yet,
+/// or a replaced month not dropped yet (neither is a partition).
+pub async fn drop_leftovers(connection: &mut PgConnection) -> Result<Vec<String>> {
+    let leftovers: Vec<String> = sqlx::query_scalar(
+        r"SELECT c.relname::text FROM pg_class c
+           WHERE c.relkind = 'r' AND c.relname ~ '^transactions_\d{4}_\d{2}_(compacting|replaced)$'
+             AND c.relnamespace = current_schema()::regnamespace
+             AND NOT EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = c.oid)",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    for table in &leftovers {
+        sqlx::query(&format!("DROP TABLE {table}"))
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(leftovers)
+}
+
 /// The old partition's indexes and constraints, made again on the copy.
 struct Indexes {
     /// `CREATE INDEX` of each, under a temporary name.
     create: Vec<String>,
     /// The primary key and foreign keys on the copy, under temporary names.
     constraints: Vec<String>,
+    /// Renames giving the old partition's indexes other names, once it is
+    /// put aside (its names go to the copy's).
+    retire: Vec<String>,
     /// Renames giving the copy's indexes and constraints the old names.
     rename: Vec<String>,
 }
@@ -200,10 +226,18 @@ impl Indexes {
         let mut this = Indexes {
             create: Vec::new(),
             constraints: Vec::new(),
+            retire: Vec::new(),
             rename: Vec::new(),
         };
+        let replaced = format!("{partition}_replaced");
         for (n, (name, definition, constraint)) in indexes.into_iter().enumerate() {
             let temporary = format!("{staging}_{n}");
+            this.retire.push(match &constraint {
+                Some(constraint) => format!(
+                    "ALTER TABLE {replaced} RENAME CONSTRAINT {constraint} TO {replaced}_{n}"
+                ),
+                None => format!("ALTER INDEX {name} RENAME TO {replaced}_{n}"),
+            });
             let Some((head, using)) = definition.split_once(" USING ") else {
                 bail!("unexpected index definition: {definition}");
             };

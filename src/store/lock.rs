@@ -169,13 +169,15 @@ async fn set_lock_timeout(
         .map(drop)
 }
 
-/// Who holds the lock, as operators can find it in `pg_stat_activity`.
+/// Who holds the lock, as operators can find it in `pg_stat_activity`
+/// (advisory locks are per database: another database's writer is not it).
 async fn holder(connection: &mut PgConnection) -> sqlx::Result<String> {
     let found: Option<(String, i32, Option<f64>)> = sqlx::query_as(
         "SELECT a.application_name, a.pid,
                 extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.backend_start))::float8
            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
           WHERE l.locktype = 'advisory' AND l.granted
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND l.classid::bigint = ($1 >> 32) AND l.objid::bigint = ($1 & 4294967295) AND l.objsubid = 1
           LIMIT 1",
     )

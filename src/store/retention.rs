@@ -206,6 +206,7 @@ async fn apply(
     report: &mut RetentionReport,
 ) -> Result<()> {
     report.finished = finish_interrupted(connection).await?;
+    compaction::drop_leftovers(connection).await?;
     // The horizon first: from now on no import stores what is dropped next.
     // It only moves forward, so a removed entry can never come back.
     sqlx::query(

@@ -15,7 +15,7 @@ static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
 async fn server() -> &'static PgConnectOptions {
     SERVER
         .get_or_init(|| async {
-            match std::env::var("DATABASE_URL") {
+            let server = match std::env::var("DATABASE_URL") {
                 Ok(url) => PgConnectOptions::from_str(&url)
                     .expect("DATABASE_URL is not a valid PostgreSQL URL"),
                 Err(_) => {
@@ -27,9 +27,43 @@ async fn server() -> &'static PgConnectOptions {
                             .expect("starting the test suite's private PostgreSQL");
                     cluster.connect_options("postgres")
                 }
-            }
+            };
+            drop_leftovers(&server).await;
+            server
         })
         .await
+}
+
+/// Drops the databases of test processes that have ended: each test leaves
+/// its database behind (for a look after a failure), and a server that
+/// outlives many runs, as the machine's own does, would fill its disk.
+async fn drop_leftovers(server: &PgConnectOptions) {
+    let mut admin = server
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connecting to the test server");
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'contas_test_%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("listing test databases");
+    for name in names {
+        let pid = name
+            .split('_')
+            .nth(2)
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let ended = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if ended {
+            // Another run may be dropping it too.
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+    admin.close().await.ok();
 }
 
 /// Creates an empty, migrated database and returns its connection options.

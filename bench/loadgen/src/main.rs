@@ -44,6 +44,9 @@ enum Command {
     Report {
         #[arg(long)]
         results: PathBuf,
+        /// Another run's results, shown beside these (e.g. 10M beside 100M).
+        #[arg(long)]
+        compare: Option<PathBuf>,
         #[arg(long)]
         md: PathBuf,
     },
@@ -989,7 +992,11 @@ fn main() -> Result<()> {
             .enable_all()
             .build()?
             .block_on(probe(args)),
-        Command::Report { results, md } => report::render(&results, &md),
+        Command::Report {
+            results,
+            compare,
+            md,
+        } => report::render(&results, compare.as_deref(), &md),
     }
 }
 

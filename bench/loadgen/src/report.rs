@@ -42,9 +42,10 @@ that month's heap. With `--memory-cap` (default `auto` from 50,000,000
 transactions) the private cluster runs in a cgroup v1 memory cgroup whose
 limit covers its shared buffers and page cache: `auto` is a quarter of the
 database's size after the seed. After the first measurement, maintenance runs
-as in production: a daily delta (`contas seed --delta`) imported with `contas
-import`, then `contas retention` when the binary has it, while a probe
-measures how long a reader waits; the mixed load is then measured again.
+as in production: `contas retention` when the binary has it (the nightly
+job), while a probe measures how long a reader waits, then a daily delta
+(`contas seed --delta`) imported with `contas import`; the mixed load is then
+measured again.
 ";
 
 fn f(v: &Value) -> f64 {
@@ -269,10 +270,192 @@ fn after_section(o: &mut String, before: &Value, after: &Value, label: &str) {
     }
 }
 
-pub fn render(results: &Path, md: &Path) -> Result<()> {
-    let r: Value = serde_json::from_slice(
-        &std::fs::read(results).with_context(|| format!("reading {}", results.display()))?,
-    )?;
+fn read(path: &Path) -> Result<Value> {
+    serde_json::from_slice(
+        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A run's size in words: "100M".
+fn label(r: &Value) -> String {
+    let n = f(&r["meta"]["transactions"]);
+    if n >= 1e6 {
+        format!("{:.0}M", n / 1e6)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// The largest `lock held` of a retention run's output, in ms.
+fn max_lock_held(retention: &Value) -> Option<f64> {
+    retention["lock_lines"]
+        .as_array()?
+        .iter()
+        .filter_map(|l| {
+            let text = l.as_str()?;
+            let after = text.split("lock held ").nth(1)?;
+            after.split(' ').next()?.parse::<f64>().ok()
+        })
+        .fold(None, |max: Option<f64>, v| {
+            Some(max.map_or(v, |m| m.max(v)))
+        })
+}
+
+/// This run beside another of the same revision (the issue's 100M beside
+/// 10M): rates, sizes, latencies at the fixed load and saturation.
+fn compare_section(o: &mut String, a: &Value, b: &Value) {
+    let (la, lb) = (label(a), label(b));
+    let _ = writeln!(
+        o,
+        "\n## {la} beside {lb}\n\nThe run above beside `{}` (revision {}, {}). Each column is its own run's \
+         figure; sizes are after the seed.\n",
+        b["meta"]["command"].as_str().unwrap_or("?"),
+        b["meta"]["git_rev"].as_str().unwrap_or("?"),
+        b["meta"]["date"].as_str().unwrap_or("?"),
+    );
+    let cap = |r: &Value| {
+        if r["memory"]["enforced"].as_bool() == Some(true) {
+            format!(
+                "{} for {} of data",
+                mib(f(&r["memory"]["limit_bytes"])),
+                mib(f(&r["memory"]["db_bytes"]))
+            )
+        } else {
+            "none (the data fits in memory)".to_owned()
+        }
+    };
+    let delta = |r: &Value| {
+        let d = &r["maintenance"]["delta"];
+        if d.is_object() {
+            format!(
+                "{:.0}/s ({} transactions)",
+                f(&d["transactions_per_s"]),
+                d["imported_transactions"]
+            )
+        } else {
+            "—".to_owned()
+        }
+    };
+    let retention = |r: &Value| {
+        let ret = &r["maintenance"]["retention"];
+        match (ret["available"].as_bool(), max_lock_held(ret)) {
+            (Some(true), Some(lock)) => format!(
+                "{:.0} s; readers waited at most {lock:.0} ms (lock held), probe max {:.1} ms",
+                f(&ret["secs"]),
+                f(&ret["probe"]["max_ms"])
+            ),
+            (Some(true), None) => format!("{:.0} s", f(&ret["secs"])),
+            _ => "—".to_owned(),
+        }
+    };
+    let _ = writeln!(o, "| | {la} | {lb} |\n|---|---|---|");
+    type Row = (&'static str, fn(&Value) -> String);
+    let rows: [Row; 3] = [
+        ("data", |r| {
+            format!(
+                "{} customers, {} accounts, {} transactions",
+                r["meta"]["customers"], r["meta"]["accounts"], r["meta"]["transactions"]
+            )
+        }),
+        ("database", |r| {
+            format!(
+                "{} ({:.0} bytes per transaction)",
+                mib(f(&r["sizes"]["database_bytes"])),
+                f(&r["sizes"]["database_bytes"]) / f(&r["meta"]["transactions"])
+            )
+        }),
+        ("seed", |r| {
+            format!("{:.0} transactions/s", f(&r["seed"]["transactions_per_s"]))
+        }),
+    ];
+    for (name, value) in rows {
+        let _ = writeln!(o, "| {name} | {} | {} |", value(a), value(b));
+    }
+    let _ = writeln!(o, "| PostgreSQL memory cap | {} | {} |", cap(a), cap(b));
+    let _ = writeln!(o, "| daily delta import | {} | {} |", delta(a), delta(b));
+    let _ = writeln!(
+        o,
+        "| contas retention | {} | {} |",
+        retention(a),
+        retention(b)
+    );
+
+    let _ = writeln!(
+        o,
+        "\nOn-disk size per table and index:\n\n| relation | {la} | {la} bytes/transaction | {lb} | {lb} bytes/transaction |\n|---|---:|---:|---:|---:|"
+    );
+    let size_of = |r: &Value, name: &str| {
+        r["sizes"]["relations"]
+            .as_array()
+            .and_then(|all| all.iter().find(|x| x["name"].as_str() == Some(name)))
+            .map(|x| f(&x["bytes"]))
+    };
+    for rel in a["sizes"]["relations"].as_array().into_iter().flatten() {
+        let name = rel["name"].as_str().unwrap_or("?");
+        let (sa, sb) = (f(&rel["bytes"]), size_of(b, name));
+        if sa < 1_048_576.0 && sb.is_none_or(|v| v < 1_048_576.0) {
+            continue; // the small tables of the bank's structure
+        }
+        let per = |bytes: f64, r: &Value| bytes / f(&r["meta"]["transactions"]);
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {:.1} | {} | {} |",
+            mib(sa),
+            per(sa, a),
+            sb.map_or("—".to_owned(), mib),
+            sb.map_or("—".to_owned(), |v| format!("{:.1}", per(v, b)))
+        );
+    }
+
+    let _ = writeln!(
+        o,
+        "\nMixed load, {} req/s offered for {} s (before maintenance), ms:\n\n| operation | p50 {la} | p50 {lb} | p95 {la} | p95 {lb} | p99 {la} | p99 {lb} |\n|---|---:|---:|---:|---:|---:|---:|",
+        a["load"]["mixed"]["offered_rps"], a["load"]["mixed"]["secs"]
+    );
+    let op_in = |r: &Value, op: &str, key: &str| {
+        r["load"]["mixed"]["per_op"]
+            .as_array()
+            .and_then(|all| all.iter().find(|x| x["op"].as_str() == Some(op)))
+            .map_or(f64::NAN, |x| f(&x[key]))
+    };
+    for per in a["load"]["mixed"]["per_op"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let op = per["op"].as_str().unwrap_or("?");
+        let _ = writeln!(
+            o,
+            "| {op} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            op_in(a, op, "p50_ms"),
+            op_in(b, op, "p50_ms"),
+            op_in(a, op, "p95_ms"),
+            op_in(b, op, "p95_ms"),
+            op_in(a, op, "p99_ms"),
+            op_in(b, op, "p99_ms"),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nStep-up, maximum sustainable req/s (p99 under {} ms, no errors, achieved within 5 %):\n\n| operation | {la} | {lb} |\n|---|---:|---:|",
+        a["load"]["slo_p99_ms"]
+    );
+    let sustained = |r: &Value, op: &str| {
+        r["load"]["steps"]
+            .as_array()
+            .and_then(|all| all.iter().find(|x| x["op"].as_str() == Some(op)))
+            .map_or("—".to_owned(), |x| x["max_sustainable_rps"].to_string())
+    };
+    for step in a["load"]["steps"].as_array().into_iter().flatten() {
+        let op = step["op"].as_str().unwrap_or("?");
+        let _ = writeln!(o, "| {op} | {} | {} |", sustained(a, op), sustained(b, op));
+    }
+}
+
+pub fn render(results: &Path, compare: Option<&Path>, md: &Path) -> Result<()> {
+    let r = read(results)?;
+    let other = compare.map(read).transpose()?;
     let meta = &r["meta"];
     let load = &r["load"];
     let mut o = String::from(HOW_TO_RUN);
@@ -638,6 +821,9 @@ pub fn render(results: &Path, md: &Path) -> Result<()> {
             100.0 * 1000.0 * cores / total / pg_tps,
             100.0 * pgbench_tx / pg_cpu
         );
+    }
+    if let Some(other) = &other {
+        compare_section(&mut o, &r, other);
     }
     let _ = writeln!(
         o,
