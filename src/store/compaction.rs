@@ -43,8 +43,10 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     ))
     .execute(&mut *connection)
     .await?;
-    // Sorting a month takes memory: more than a session's default.
-    sqlx::query("SET work_mem = '256MB'")
+    // Sorting a month is maintenance: it gets the memory the operator gave
+    // maintenance (CREATE INDEX's), not a figure of ours a small server
+    // cannot afford.
+    sqlx::query("SELECT set_config('work_mem', current_setting('maintenance_work_mem'), false)")
         .execute(&mut *connection)
         .await?;
     let copied = sqlx::query(&format!(
