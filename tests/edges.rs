@@ -242,3 +242,45 @@ async fn shed_requests_are_counted() {
     lock.release().await;
     assert_eq!(held.await.unwrap(), 200);
 }
+
+/// The timer field of a socket in /proc/net/tcp: `02` is the keepalive
+/// timer, armed only on a socket with SO_KEEPALIVE.
+fn timer_of(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<String> {
+    let hex = |addr: std::net::SocketAddr| match addr {
+        std::net::SocketAddr::V4(v4) => format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        ),
+        std::net::SocketAddr::V6(_) => unreachable!("the test binds IPv4"),
+    };
+    let (local, remote) = (hex(local), hex(remote));
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields[1] == local && fields[2] == remote)
+        .map(|fields| fields[5].split(':').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn accepted_connections_have_tcp_keepalive() {
+    let app = bank(RequestLimits::default(), ServerSettings::default()).await;
+    let mut stream = TcpStream::connect(app.addr()).await.unwrap();
+    let body = maria_body(&[MARIA_CHECKING]).to_string();
+    assert_eq!(raw_request(&mut stream, "/accounts", &body).await, 200);
+    // The server's end of this connection: its local address is the
+    // service's, its peer is this client.
+    assert_eq!(
+        timer_of(app.addr(), stream.local_addr().unwrap()).as_deref(),
+        Some("02"),
+        "no keepalive timer on the server's socket"
+    );
+    // The client's end, made without keepalive, shows no timer: the field
+    // tells the two apart.
+    assert_eq!(
+        timer_of(stream.local_addr().unwrap(), app.addr()).as_deref(),
+        Some("00")
+    );
+}
