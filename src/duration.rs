@@ -8,6 +8,19 @@ use std::time::Duration;
 /// every duration this service takes bounds something that must be allowed
 /// to happen.
 pub fn parse(text: &str) -> Result<Duration, String> {
+    let duration = parse_allowing_zero(text)?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{:?} is zero; a positive duration is needed",
+            text.trim()
+        ));
+    }
+    Ok(duration)
+}
+
+/// As [`parse`], for the one kind of setting where zero means "none": a
+/// delay (`0s`).
+pub fn parse_allowing_zero(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -26,9 +39,6 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             ));
         }
     };
-    if duration.is_zero() {
-        return Err(format!("{text:?} is zero; a positive duration is needed"));
-    }
     Ok(duration)
 }
 
@@ -47,6 +57,14 @@ pub fn render(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_may_be_zero() {
+        assert_eq!(parse_allowing_zero("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_allowing_zero("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse("0s").is_err());
+        assert!(parse_allowing_zero("0").is_err());
+    }
 
     #[test]
     fn whole_numbers_with_a_unit() {

@@ -1,10 +1,11 @@
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 use contas::embedded_pg::{self, EmbeddedPostgres};
-use contas::http::AppState;
-use contas::http::auth::ApiToken;
+use contas::http::auth::{self, ApiToken, Exposure};
 use contas::http::limits::RequestLimits;
-use contas::http::tls::{TlsFiles, TlsListener};
+use contas::http::server::shutdown_signal;
+use contas::http::tls::TlsFiles;
+use contas::http::{self, AppState, ConnectionTimeouts, ServerSettings};
 use contas::store::lock::{LockError, LockWait};
 use contas::store::{months, retention};
 use contas::{db, duration, healthcheck, import, seed};
@@ -32,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (default), applying pending migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations.
     Migrate,
     /// Load NDJSON account data (docs/import-format.md) from FILE, or `-` for stdin.
@@ -102,6 +103,10 @@ impl LockArgs {
 /// EX_TEMPFAIL: try again later).
 const EXIT_STORE_BUSY: u8 = 75;
 
+/// Exit status of a start refused for its configuration (sysexits'
+/// EX_CONFIG).
+const EXIT_CONFIG: u8 = 78;
+
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
@@ -125,10 +130,38 @@ struct ServeArgs {
     /// database unreachable) before 503; less than the request timeout.
     #[arg(long, env = "CONTAS_DB_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = duration::parse)]
     db_acquire_timeout: Duration,
-    /// After SIGTERM, how long requests in progress may take to finish before
-    /// the process exits anyway (with status 1).
+    /// After SIGTERM, how long to keep serving while draining: readiness
+    /// answers 503, every response says `Connection: close`, new connections
+    /// are still accepted. Default: 0s on a loopback address, else 5s (what
+    /// load balancers need to stop sending new clients).
+    #[arg(long, env = "CONTAS_SHUTDOWN_DELAY", value_parser = duration::parse_allowing_zero)]
+    shutdown_delay: Option<Duration>,
+    /// After the shutdown delay, how long requests in progress may take to
+    /// finish before the process exits anyway (with status 1).
     #[arg(long, env = "CONTAS_SHUTDOWN_GRACE", default_value = "20s", value_parser = duration::parse)]
     shutdown_grace: Duration,
+    /// Longest a client may take to send a request's headers, from
+    /// connecting or from the request's first byte; then the connection is
+    /// closed.
+    #[arg(long, env = "CONTAS_HEADER_TIMEOUT", default_value = "5s", value_parser = duration::parse)]
+    header_timeout: Duration,
+    /// Longest a request's body may take to arrive after its headers; then
+    /// 408. The body is read before the request counts as in flight.
+    #[arg(long, env = "CONTAS_BODY_TIMEOUT", default_value = "2s", value_parser = duration::parse)]
+    body_timeout: Duration,
+    /// Longest a keep-alive connection may sit idle between requests. Keep
+    /// it above the clients' and load balancer's own idle timeout, so that
+    /// they, not the service, close idle connections.
+    #[arg(long, env = "CONTAS_IDLE_TIMEOUT", default_value = "75s", value_parser = duration::parse)]
+    idle_timeout: Duration,
+    /// Connections open at once; at the cap the service stops accepting
+    /// until one closes (accepted connections are never dropped for it).
+    #[arg(long, env = "CONTAS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// TLS handshakes in progress at once; at the cap the service stops
+    /// accepting until one finishes.
+    #[arg(long, env = "CONTAS_MAX_TLS_HANDSHAKES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_tls_handshakes: u32,
     /// PostgreSQL URL of a read replica. Set: every API query goes there and
     /// DATABASE_URL (the primary) is used only to apply migrations.
     #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
@@ -148,6 +181,12 @@ struct ServeArgs {
     /// at least 32 characters. Unset: no token is asked for.
     #[arg(long, env = "CONTAS_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// Serve an address other machines can reach with neither a token nor
+    /// mutual TLS (a warning is logged at every start). Without it such a
+    /// start is refused: anyone reaching the port would read every
+    /// customer's accounts. Loopback addresses need no opt-out.
+    #[arg(long, env = "CONTAS_ALLOW_UNAUTHENTICATED")]
+    allow_unauthenticated: bool,
 }
 
 /// Every request allocates and frees small buffers on two threads; glibc's
@@ -160,25 +199,31 @@ async fn main() -> ExitCode {
     contas::logging::init();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => match e.downcast_ref::<LockError>() {
-            Some(busy @ (LockError::Busy { .. } | LockError::TimedOut { .. })) => {
+        Err(e) => {
+            // Refusals an operator acts on are one line; anything else
+            // carries its chain of causes.
+            if let Some(busy @ (LockError::Busy { .. } | LockError::TimedOut { .. })) =
+                e.downcast_ref::<LockError>()
+            {
                 eprintln!("Error: {busy}");
                 ExitCode::from(EXIT_STORE_BUSY)
-            }
-            _ => {
+            } else if let Some(unprotected) = e.downcast_ref::<auth::Unprotected>() {
+                eprintln!("Error: {unprotected}");
+                ExitCode::from(EXIT_CONFIG)
+            } else {
                 eprintln!("Error: {e:?}");
                 ExitCode::FAILURE
             }
-        },
+        }
     }
 }
 
 async fn run(cli: Cli) -> Result<()> {
     match cli
         .command
-        .unwrap_or(Command::Serve(ServeArgs::parse_defaults()))
+        .unwrap_or(Command::Serve(Box::new(ServeArgs::parse_defaults())))
     {
-        Command::Serve(args) => serve(cli.database_url, args).await,
+        Command::Serve(args) => serve(cli.database_url, *args).await,
         Command::Migrate => {
             let pool = connect(required_url(cli.database_url)?).await?;
             db::migrate(&pool).await.context("applying migrations")?;
@@ -253,8 +298,28 @@ impl ServeArgs {
             .max_in_flight
             .unwrap_or(self.db_pool_size.saturating_mul(4));
         RequestLimits {
+            body_timeout: self.body_timeout,
             timeout: self.request_timeout,
             max_in_flight: max_in_flight as usize,
+        }
+    }
+
+    fn server_settings(&self) -> ServerSettings {
+        let loopback = self.bind.ip().to_canonical().is_loopback();
+        ServerSettings {
+            timeouts: ConnectionTimeouts {
+                header: self.header_timeout,
+                idle: self.idle_timeout,
+            },
+            max_connections: self.max_connections as usize,
+            max_tls_handshakes: self.max_tls_handshakes as usize,
+            tls_handshake_timeout: ServerSettings::default().tls_handshake_timeout,
+            shutdown_delay: self.shutdown_delay.unwrap_or(if loopback {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(5)
+            }),
+            shutdown_grace: self.shutdown_grace,
         }
     }
 
@@ -306,6 +371,7 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     // Configuration mistakes end the start before any database work.
     let serving_pool = args.serving_pool()?;
     let limits = args.request_limits();
+    let settings = args.server_settings();
     let tls = TlsFiles::from_parts(args.tls_cert, args.tls_key, args.tls_client_ca)?
         .map(|files| files.server_config())
         .transpose()?;
@@ -315,6 +381,18 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
         .map(ApiToken::new)
         .transpose()
         .context("CONTAS_API_TOKEN is not usable")?;
+    match auth::exposure(
+        args.bind,
+        api_token.is_some() || tls.is_some(),
+        args.allow_unauthenticated,
+    )? {
+        Exposure::Unauthenticated => tracing::warn!(
+            address = %args.bind,
+            "serving without authentication (CONTAS_ALLOW_UNAUTHENTICATED): anyone who reaches \
+             this address reads every customer's accounts"
+        ),
+        Exposure::Authenticated | Exposure::Loopback => {}
+    }
     let read_options = args
         .database_read_url
         .map(|url| {
@@ -360,18 +438,15 @@ async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
-    match tls {
-        Some(config) => {
-            tracing::info!(address = %args.bind, tls = "mutual", "serving");
-            let listener = TlsListener::new(listener, config)?;
-            contas::http::serve(listener, state, limits, args.shutdown_grace).await
-        }
-        None => {
-            tracing::info!(address = %args.bind, "serving");
-            contas::http::serve(listener, state, limits, args.shutdown_grace).await
-        }
-    }
-    .context("serving HTTP")
+    tracing::info!(
+        address = %args.bind,
+        tls = if tls.is_some() { "mutual" } else { "none" },
+        "serving"
+    );
+    let app = http::router_with_limits(state.clone(), limits);
+    http::serve(listener, tls, app, &state, settings, shutdown_signal())
+        .await
+        .context("serving HTTP")
 }
 
 /// No DATABASE_URL: run a private cluster, load the demo bank into it once,

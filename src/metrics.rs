@@ -35,6 +35,107 @@ pub struct Metrics {
     operations: [OnceLock<OperationMetrics>; MAX_OPERATIONS],
     overflow: OperationMetrics,
     in_flight: AtomicUsize,
+    /// What the service refused or cut short at its edge.
+    pub edge: EdgeMetrics,
+}
+
+/// Connections and requests refused or cut short before a handler answered
+/// them: what a slow, idle or hostile client costs, made visible.
+#[derive(Default)]
+pub struct EdgeMetrics {
+    connections_open: AtomicUsize,
+    connection_cap_reached: AtomicU64,
+    tls_handshakes_refused: AtomicU64,
+    tls_handshakes_timed_out: AtomicU64,
+    header_timeouts: AtomicU64,
+    body_timeouts: AtomicU64,
+    requests_shed: AtomicU64,
+}
+
+/// Counts a connection open until dropped.
+pub struct OpenConnection<'a>(&'a AtomicUsize);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+impl EdgeMetrics {
+    pub fn connection_opened(&self) -> OpenConnection<'_> {
+        self.connections_open.fetch_add(1, Relaxed);
+        OpenConnection(&self.connections_open)
+    }
+
+    pub fn connection_cap_reached(&self) {
+        self.connection_cap_reached.fetch_add(1, Relaxed);
+    }
+
+    pub fn tls_handshake_refused(&self) {
+        self.tls_handshakes_refused.fetch_add(1, Relaxed);
+    }
+
+    pub fn tls_handshake_timed_out(&self) {
+        self.tls_handshakes_timed_out.fetch_add(1, Relaxed);
+    }
+
+    pub fn header_timed_out(&self) {
+        self.header_timeouts.fetch_add(1, Relaxed);
+    }
+
+    pub fn body_timed_out(&self) {
+        self.body_timeouts.fetch_add(1, Relaxed);
+    }
+
+    pub fn request_shed(&self) {
+        self.requests_shed.fetch_add(1, Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        gauge(
+            out,
+            "contas_connections_open",
+            "HTTP connections open now.",
+            self.connections_open.load(Relaxed),
+        );
+        counter(
+            out,
+            "contas_connection_cap_reached_total",
+            "Times the listener reached its connection cap and paused accepting until a connection closed.",
+            self.connection_cap_reached.load(Relaxed),
+        );
+        header(
+            out,
+            "contas_connections_refused_total",
+            "counter",
+            "Connections refused before HTTP: a TLS handshake that failed (no or a wrong client certificate) or did not finish in time.",
+        );
+        let _ = writeln!(
+            out,
+            "contas_connections_refused_total{{reason=\"tls_handshake_failed\"}} {}\n\
+             contas_connections_refused_total{{reason=\"tls_handshake_timeout\"}} {}",
+            self.tls_handshakes_refused.load(Relaxed),
+            self.tls_handshakes_timed_out.load(Relaxed)
+        );
+        counter(
+            out,
+            "contas_header_timeouts_total",
+            "Connections closed because a request's headers did not arrive within the header timeout.",
+            self.header_timeouts.load(Relaxed),
+        );
+        counter(
+            out,
+            "contas_body_timeouts_total",
+            "Requests answered 408 because their body did not arrive within the body timeout.",
+            self.body_timeouts.load(Relaxed),
+        );
+        counter(
+            out,
+            "contas_requests_shed_total",
+            "Requests refused with 529 because the most requests allowed at once were in progress.",
+            self.requests_shed.load(Relaxed),
+        );
+    }
 }
 
 struct OperationMetrics {
@@ -82,6 +183,7 @@ impl Default for Metrics {
             operations: std::array::from_fn(|_| OnceLock::new()),
             overflow: OperationMetrics::new(OVERFLOW),
             in_flight: AtomicUsize::new(0),
+            edge: EdgeMetrics::default(),
         }
     }
 }
@@ -205,6 +307,7 @@ impl Metrics {
             "Queries waiting now for a pool connection (a wait ends with a connection or the acquire timeout).",
             pool.waiting,
         );
+        self.edge.render(&mut out);
         out
     }
 }
@@ -215,6 +318,11 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 
 fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
     header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "counter", help);
     let _ = writeln!(out, "{name} {value}");
 }
 

@@ -220,9 +220,9 @@ impl Repository {
                     (SELECT json_agg(json_build_array(c.document, c.name) ORDER BY c.document)
                        FROM account_holders ah
                        JOIN customers c ON c.brand_id = ah.brand_id AND c.document = ah.document
-                      WHERE ah.account_id = a.id) AS holders
+                      WHERE ah.account_id = a.id AND ah.brand_id = a.brand_id) AS holders
                FROM account_holders h
-               JOIN accounts a ON a.id = h.account_id
+               JOIN accounts a ON a.id = h.account_id AND a.brand_id = h.brand_id
               WHERE h.brand_id = $1 AND h.document = $2 AND a.status = 'AVAILABLE'
               ORDER BY a.id",
             )
@@ -404,7 +404,8 @@ impl Repository {
         self.run(async |c| {
             sqlx::query_scalar(
                 "SELECT EXISTS (
-                SELECT FROM account_holders h JOIN accounts a ON a.id = h.account_id
+                SELECT FROM account_holders h
+                  JOIN accounts a ON a.id = h.account_id AND a.brand_id = h.brand_id
                  WHERE h.brand_id = $1 AND h.document = $2 AND a.status <> 'UNAVAILABLE')",
             )
             .bind(brand_id)

@@ -147,6 +147,7 @@ async fn beyond_the_concurrency_limit_requests_are_refused_at_once_with_529() {
     let limits = RequestLimits {
         timeout: Duration::from_secs(20),
         max_in_flight: 2,
+        ..RequestLimits::default()
     };
     let (app, options, _) = bank(limits, pool_settings(4)).await;
     let app = Arc::new(app);

@@ -1,21 +1,90 @@
-//! `contas serve` refuses limits that cannot work, before touching the
-//! database, with a message that says why.
+//! `contas serve` refuses limits that cannot work, and an address other
+//! machines reach without authentication, before touching the database,
+//! with a message that says why.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn serve(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_contas"))
-        .arg("serve")
-        .args(args)
-        // Never reached: the options are refused first.
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = serve_with_env(args, &[]);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+fn serve_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contas"))
+        .arg("serve")
+        .args(args)
+        // Never reached by a refused start: the options are refused first.
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("RUST_LOG", "warn")
+        .env_remove("CONTAS_BIND")
+        .env_remove("CONTAS_API_TOKEN")
+        .env_remove("CONTAS_ALLOW_UNAUTHENTICATED")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn an_address_other_machines_reach_is_refused_without_authentication() {
+    for (args, env) in [
+        (vec!["--bind", "0.0.0.0:0"], vec![]),
+        (vec!["--bind", "[::]:0"], vec![]),
+        (vec![], vec![("CONTAS_BIND", "0.0.0.0:0")]),
+        (
+            vec!["--bind", "0.0.0.0:0"],
+            vec![("CONTAS_ALLOW_UNAUTHENTICATED", "false")],
+        ),
+    ] {
+        let output = serve_with_env(&args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(78), "{args:?} {env:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        for way_out in [
+            "CONTAS_API_TOKEN",
+            "CONTAS_TLS_CERT",
+            "CONTAS_ALLOW_UNAUTHENTICATED=true",
+        ] {
+            assert!(stderr.contains(way_out), "{way_out} not named: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_token_loopback_or_an_explicit_opt_out_passes_the_check() {
+    for (args, env, warned) in [
+        (
+            vec!["--bind", "0.0.0.0:0"],
+            vec![("CONTAS_API_TOKEN", TOKEN)],
+            false,
+        ),
+        (vec!["--bind", "127.0.0.1:0"], vec![], false),
+        (
+            vec!["--bind", "0.0.0.0:0"],
+            vec![("CONTAS_ALLOW_UNAUTHENTICATED", "true")],
+            true,
+        ),
+        (
+            vec!["--bind", "0.0.0.0:0", "--allow-unauthenticated"],
+            vec![],
+            true,
+        ),
+    ] {
+        // Each gets as far as the database, which is not there.
+        let output = serve_with_env(&args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?} {env:?}: {stderr}");
+        assert!(stderr.contains("connecting to PostgreSQL"), "{stderr}");
+        assert_eq!(
+            stderr.contains("serving without authentication"),
+            warned,
+            "{args:?} {env:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

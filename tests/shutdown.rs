@@ -1,6 +1,8 @@
-//! SIGTERM on the real binary: the requests in progress finish, new
-//! connections are refused, the process exits 0; and a request that will not
-//! finish cannot hold the process past the grace period.
+//! SIGTERM on the real binary: readiness goes 503 at once and responses say
+//! `Connection: close` for the shutdown delay; then new connections are
+//! refused, the requests in progress finish, the process exits 0; a request
+//! that will not finish cannot hold the process past the grace period; and
+//! twenty restarts under keep-alive load fail no request.
 
 mod common;
 
@@ -238,4 +240,234 @@ async fn a_request_that_never_finishes_cannot_hold_the_process_past_the_grace_pe
         "the stuck request is cut off"
     );
     lock.release().await;
+}
+
+#[tokio::test]
+async fn draining_is_not_ready_at_once_and_tells_keep_alive_clients_to_leave() {
+    let (mut service, _) = Service::start(&[("CONTAS_SHUTDOWN_DELAY", "1500ms")]).await;
+    let addr = service.addr;
+    let keep_alive = reqwest::Client::new();
+    let before = keep_alive
+        .post(format!("http://{addr}/accounts"))
+        .json(&maria_body(&[MARIA_CHECKING]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), 200);
+    assert!(before.headers().get("connection").is_none());
+    before.bytes().await.unwrap();
+
+    let signalled_at = Instant::now();
+    service.terminate();
+    let probe = reqwest::Client::new();
+    loop {
+        let ready = probe
+            .get(format!("http://{addr}/health/ready"))
+            .send()
+            .await
+            .expect("still accepting while draining");
+        if ready.status() == 503 {
+            let body: Value = ready.json().await.unwrap();
+            assert_eq!(body["reason"], "shutting down");
+            break;
+        }
+        assert!(
+            signalled_at.elapsed() < Duration::from_millis(500),
+            "ready {:?} after SIGTERM",
+            signalled_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Still served, on the kept-alive connection and on a new one, each
+    // told to close.
+    for client in [&keep_alive, &reqwest::Client::new()] {
+        let response = client
+            .post(format!("http://{addr}/accounts"))
+            .json(&maria_body(&[MARIA_CHECKING]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["connection"], "close");
+    }
+    assert!(signalled_at.elapsed() < Duration::from_millis(1500));
+
+    service.wait_until_refusing().await;
+    let stopped = signalled_at.elapsed();
+    assert!(
+        stopped >= Duration::from_millis(1400),
+        "stopped accepting {stopped:?} after SIGTERM, before the delay"
+    );
+    let status = service.exit_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}\n{}", service.log());
+}
+
+/// A keep-alive client on raw HTTP/1.1, so that the test knows whether a
+/// request failed on a connection it reused (what restarts used to do) or on
+/// a fresh one the kernel had accepted as the listener closed (a refusal).
+struct KeepAliveClient {
+    addr: SocketAddr,
+    connection: Option<tokio::io::BufReader<tokio::net::TcpStream>>,
+}
+
+enum Outcome {
+    Answered(u16),
+    /// Connecting was refused: the listener is closed.
+    Refused,
+    /// A fresh connection failed before any answer.
+    FreshConnectionLost(String),
+    /// A reused connection failed before its answer.
+    ReusedConnectionLost(String),
+}
+
+impl KeepAliveClient {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            connection: None,
+        }
+    }
+
+    async fn list_accounts(&mut self) -> Outcome {
+        let fresh = self.connection.is_none();
+        if fresh {
+            match tokio::net::TcpStream::connect(self.addr).await {
+                Ok(stream) => self.connection = Some(tokio::io::BufReader::new(stream)),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Outcome::Refused;
+                }
+                Err(e) => return Outcome::FreshConnectionLost(format!("connecting: {e}")),
+            }
+        }
+        let connection = self.connection.as_mut().unwrap();
+        match exchange(connection, self.addr).await {
+            Ok((status, close)) => {
+                if close {
+                    self.connection = None;
+                }
+                Outcome::Answered(status)
+            }
+            Err(error) => {
+                self.connection = None;
+                if fresh {
+                    Outcome::FreshConnectionLost(error)
+                } else {
+                    Outcome::ReusedConnectionLost(error)
+                }
+            }
+        }
+    }
+}
+
+/// One request and its whole response: the status and whether the server
+/// said `Connection: close`.
+async fn exchange(
+    connection: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    addr: SocketAddr,
+) -> Result<(u16, bool), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let body = maria_body(&[MARIA_CHECKING]).to_string();
+    let request = format!(
+        "POST /accounts HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let error = |e: std::io::Error| e.to_string();
+    connection
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .map_err(error)?;
+    let mut line = String::new();
+    let (mut status, mut length, mut close) = (0, 0, false);
+    loop {
+        line.clear();
+        if connection.read_line(&mut line).await.map_err(error)? == 0 {
+            return Err("closed before the response ended".into());
+        }
+        let header = line.trim_end().to_ascii_lowercase();
+        if header.is_empty() {
+            break;
+        } else if let Some(rest) = header.strip_prefix("http/1.1 ") {
+            status = rest[..3].parse().map_err(|_| line.clone())?;
+        } else if let Some(value) = header.strip_prefix("content-length:") {
+            length = value.trim().parse().map_err(|_| line.clone())?;
+        } else if header == "connection: close" {
+            close = true;
+        }
+    }
+    let mut body = vec![0; length];
+    connection.read_exact(&mut body).await.map_err(error)?;
+    Ok((status, close))
+}
+
+/// What one keep-alive client saw across a restart: requests answered 200,
+/// and every failure other than a refused connection.
+#[derive(Debug, Default)]
+struct RestartRecord {
+    answered: usize,
+    failures: Vec<String>,
+}
+
+#[tokio::test]
+async fn twenty_sigterms_under_keep_alive_load_fail_no_request() {
+    for restart in 0..20 {
+        let (mut service, _) = Service::start(&[("CONTAS_SHUTDOWN_DELAY", "1s")]).await;
+        let addr = service.addr;
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                tokio::spawn(async move {
+                    // Request after request on one kept-alive connection (a
+                    // new one when told to close) until the service refuses.
+                    let mut client = KeepAliveClient::new(addr);
+                    let mut record = RestartRecord::default();
+                    // A fresh connection lost as the listener closed is a
+                    // refusal: the next attempt must then be refused.
+                    let mut lost_fresh = None;
+                    loop {
+                        match client.list_accounts().await {
+                            Outcome::Answered(200) => record.answered += 1,
+                            Outcome::Answered(status) => {
+                                record.failures.push(format!("status {status}"))
+                            }
+                            Outcome::Refused => return record,
+                            Outcome::FreshConnectionLost(error) => {
+                                if let Some(earlier) = lost_fresh.replace(error) {
+                                    record.failures.push(format!(
+                                        "a fresh connection lost while still accepting: {earlier}"
+                                    ));
+                                }
+                                continue;
+                            }
+                            Outcome::ReusedConnectionLost(error) => {
+                                record.failures.push(format!("reused connection: {error}"))
+                            }
+                        }
+                        if let Some(error) = lost_fresh.take() {
+                            record.failures.push(format!(
+                                "a fresh connection lost while still accepting: {error}"
+                            ));
+                        }
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        service.terminate();
+        let status = service.exit_within(Duration::from_secs(20)).await;
+        assert!(
+            status.success(),
+            "restart {restart}: {status:?}\n{}",
+            service.log()
+        );
+        for client in clients {
+            let record = tokio::time::timeout(Duration::from_secs(10), client)
+                .await
+                .expect("the client saw the refusal")
+                .unwrap();
+            assert!(record.answered > 0, "restart {restart}: {record:?}");
+            assert!(record.failures.is_empty(), "restart {restart}: {record:?}");
+        }
+    }
 }

@@ -6,8 +6,8 @@ mod common;
 use common::contract::assert_conforms;
 use common::db::{fresh_database, fresh_pool};
 use common::fixtures::*;
-use contas::http::tls::{TlsFiles, TlsListener};
-use contas::http::{AppState, router};
+use contas::http::tls::TlsFiles;
+use contas::http::{AppState, ServerSettings, router};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -103,15 +103,62 @@ impl Pki {
 
 /// Serves the fixture bank over mutual TLS; returns its base URL.
 async fn serve_tls(pki: &Pki) -> String {
+    serve_tls_with(pki, ServerSettings::default()).await
+}
+
+async fn serve_tls_with(pki: &Pki, settings: ServerSettings) -> String {
     let pool = fresh_pool().await;
     load_bank(&pool).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("https://{}", listener.local_addr().unwrap());
-    let listener = TlsListener::new(listener, pki.files.server_config().unwrap()).unwrap();
-    let app = router(AppState::with_clock(pool, now));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = pki.files.server_config().unwrap();
+    let state = AppState::with_clock(pool, now);
+    let app = router(state.clone());
+    tokio::spawn(async move {
+        contas::http::serve(
+            listener,
+            Some(config),
+            app,
+            &state,
+            settings,
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
+    });
     base
 }
+
+/// A series of `/metrics`, read by the platform, once it reaches `at_least`
+/// (the server counts a refusal just after the client sees it).
+async fn metric_reaches(pki: &Pki, base: &str, series: &str, at_least: f64) -> f64 {
+    let client = pki.client(Some(&pki.platform_identity));
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let value: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} not exported:\n{text}"))
+            .parse()
+            .unwrap();
+        if value >= at_least || std::time::Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const HANDSHAKE_FAILED: &str = r#"contas_connections_refused_total{reason="tls_handshake_failed"}"#;
+const HANDSHAKE_TIMEOUT: &str =
+    r#"contas_connections_refused_total{reason="tls_handshake_timeout"}"#;
 
 async fn post_accounts(client: &reqwest::Client, base: &str) -> reqwest::Result<(u16, Value)> {
     let response = client
@@ -160,6 +207,42 @@ async fn a_client_without_a_certificate_is_refused_at_the_handshake() {
         text.contains("CertificateRequired") || text.contains("HandshakeFailure"),
         "{text}"
     );
+    assert_eq!(
+        metric_reaches(&pki, &base, HANDSHAKE_FAILED, 1.0).await,
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn handshakes_beyond_the_cap_wait_and_silent_ones_time_out() {
+    let pki = Pki::new();
+    let timeout = Duration::from_secs(1);
+    let settings = ServerSettings {
+        max_tls_handshakes: 2,
+        tls_handshake_timeout: timeout,
+        ..ServerSettings::default()
+    };
+    let base = serve_tls_with(&pki, settings).await;
+    let address = base.trim_start_matches("https://");
+    // Two clients connect and never start their handshakes: both places.
+    let silent = [
+        tokio::net::TcpStream::connect(address).await.unwrap(),
+        tokio::net::TcpStream::connect(address).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let client = pki.client(Some(&pki.platform_identity));
+    assert_eq!(post_accounts(&client, &base).await.unwrap().0, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout - Duration::from_millis(300),
+        "handshaken after {waited:?} while the cap was taken"
+    );
+    assert_eq!(
+        metric_reaches(&pki, &base, HANDSHAKE_TIMEOUT, 2.0).await,
+        2.0
+    );
+    drop(silent);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 /// Shortest token accepted: `openssl rand -hex 32` gives 64 characters;
@@ -58,6 +59,45 @@ fn is_token68(text: &str) -> bool {
         && body
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+/// What guards the API on the address it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// A token or mutual TLS: every caller must prove who it is.
+    Authenticated,
+    /// Loopback only: no caller from another machine (the embedded demo).
+    Loopback,
+    /// Reachable from other machines, unauthenticated, as the operator chose.
+    Unauthenticated,
+}
+
+/// A start refused: anyone who reaches the port would read every
+/// customer's accounts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "refusing to serve {0} without authentication: set CONTAS_API_TOKEN, or configure mutual \
+     TLS (CONTAS_TLS_CERT, CONTAS_TLS_KEY, CONTAS_TLS_CLIENT_CA), or accept the risk with \
+     CONTAS_ALLOW_UNAUTHENTICATED=true"
+)]
+pub struct Unprotected(pub SocketAddr);
+
+/// Secure by default: an address other machines can reach is served only
+/// behind a token or mutual TLS, unless the operator opts out explicitly.
+pub fn exposure(
+    bind: SocketAddr,
+    authenticated: bool,
+    allow_unauthenticated: bool,
+) -> Result<Exposure, Unprotected> {
+    if authenticated {
+        Ok(Exposure::Authenticated)
+    } else if bind.ip().to_canonical().is_loopback() {
+        Ok(Exposure::Loopback)
+    } else if allow_unauthenticated {
+        Ok(Exposure::Unauthenticated)
+    } else {
+        Err(Unprotected(bind))
+    }
 }
 
 /// Lets a request through only with the right bearer token; otherwise 401
@@ -130,6 +170,50 @@ mod tests {
         assert!(!token.matches(&TOKEN.as_bytes()[1..]));
         assert!(!token.matches(format!("{TOKEN}0").as_bytes()));
         assert!(!token.matches(b""));
+    }
+
+    #[test]
+    fn only_loopback_is_served_unauthenticated_unless_the_operator_opts_out() {
+        let addr = |text: &str| text.parse::<SocketAddr>().unwrap();
+        for loopback in [
+            "127.0.0.1:8080",
+            "127.8.9.1:80",
+            "[::1]:8080",
+            "[::ffff:127.0.0.1]:8080",
+        ] {
+            assert_eq!(
+                exposure(addr(loopback), false, false),
+                Ok(Exposure::Loopback),
+                "{loopback}"
+            );
+        }
+        for open in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "10.0.0.7:8080",
+            "[::ffff:10.0.0.7]:8080",
+        ] {
+            let bind = addr(open);
+            assert_eq!(
+                exposure(bind, false, false),
+                Err(Unprotected(bind)),
+                "{open}"
+            );
+            assert_eq!(
+                exposure(bind, true, false),
+                Ok(Exposure::Authenticated),
+                "{open}"
+            );
+            assert_eq!(
+                exposure(bind, false, true),
+                Ok(Exposure::Unauthenticated),
+                "{open}"
+            );
+        }
+        assert_eq!(
+            exposure(addr("127.0.0.1:8080"), true, true),
+            Ok(Exposure::Authenticated)
+        );
     }
 
     #[test]

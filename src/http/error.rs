@@ -176,6 +176,16 @@ impl ApiError {
     }
 
     /// The request's deadline passed (the contract's 504).
+    /// The body did not arrive within `timeout` of the headers.
+    pub fn request_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "Request timeout",
+            format!("the request body did not arrive within {timeout:?}"),
+        )
+    }
+
     pub fn gateway_timeout() -> Self {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,

@@ -1,6 +1,6 @@
 //! Liveness and readiness for orchestrators: `/health/live` answers while the
 //! process serves; `/health/ready` only while the store answers and carries
-//! every migration this binary knows.
+//! every migration this binary knows, and not once shutdown has begun.
 
 use super::AppState;
 use axum::Json;
@@ -13,6 +13,14 @@ pub async fn live() -> Json<Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    // Shutting down: the orchestrator must stop sending clients at once,
+    // while requests are still served.
+    if state.lifecycle.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "reason": "shutting down"})),
+        );
+    }
     let expected = crate::db::MIGRATOR
         .iter()
         .map(|m| m.version)

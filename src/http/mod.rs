@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod commons;
+mod connection;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -11,7 +12,7 @@ pub mod health;
 pub mod limits;
 pub mod requests;
 pub mod responses;
-mod shutdown;
+pub mod server;
 pub mod telemetry;
 pub mod tls;
 
@@ -19,8 +20,8 @@ use crate::db::QueryPool;
 use crate::metrics::Metrics;
 use crate::repo::Repository;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -32,14 +33,17 @@ use serde_json::json;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use shutdown::{ServeError, serve};
+pub use connection::ConnectionTimeouts;
+pub use server::{Lifecycle, ServeError, ServerSettings, serve};
 
 /// What handlers share: the store, the clock that says what "today" is,
-/// the metrics, and the token API calls must carry, if one is configured.
+/// the metrics, whether the service is shutting down, and the token API
+/// calls must carry, if one is configured.
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repository,
     pub metrics: Arc<Metrics>,
+    pub lifecycle: Lifecycle,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     api_token: Option<auth::ApiToken>,
 }
@@ -57,6 +61,7 @@ impl AppState {
         Self {
             repo: Repository::new(pool.into()),
             metrics: Arc::default(),
+            lifecycle: Lifecycle::default(),
             clock: Arc::new(clock),
             api_token: None,
         }
@@ -82,6 +87,7 @@ pub fn router(state: AppState) -> Router {
 
 pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
     let metrics = state.metrics.clone();
+    let lifecycle = state.lifecycle.clone();
     let mut api = Router::new()
         .route("/account-discovery", post(accounts::discover))
         .route("/accounts", post(accounts::list))
@@ -100,7 +106,7 @@ pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
         api = api.layer(middleware::from_fn_with_state(token, auth::require_token));
     }
     Router::new()
-        .merge(limits.apply(api))
+        .merge(limits.apply(api, metrics.clone()))
         .merge(docs::router())
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -118,7 +124,28 @@ pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
         }))
         .layer(middleware::from_fn(envelope))
         .layer(middleware::from_fn_with_state(metrics, telemetry::track))
+        .layer(middleware::from_fn_with_state(
+            lifecycle,
+            close_when_draining,
+        ))
         .with_state(state)
+}
+
+/// While the service drains, every response tells its keep-alive client to
+/// open a new connection (which the load balancer sends elsewhere). Read
+/// after the handler, so requests already in progress are told too.
+async fn close_when_draining(
+    State(lifecycle): State<Lifecycle>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if lifecycle.is_draining() {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// 406 unless the client accepts JSON (no Accept header accepts anything).

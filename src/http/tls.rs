@@ -3,26 +3,16 @@
 //! presenting a certificate from that CA completes the handshake; everyone
 //! else is refused before a byte of HTTP is read.
 //!
-//! [`TlsListener`] is an [`axum::serve::Listener`], so serving over TLS is
-//! the same `axum::serve` call, graceful shutdown included.
+//! The handshake itself runs in [`super::server`], under the cap on
+//! concurrent handshakes and its timeout.
 
 use anyhow::{Context, Result, bail};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-
-/// A client that has not finished its handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The three PEM files mutual TLS needs.
 #[derive(Debug, Clone)]
@@ -110,70 +100,4 @@ fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
         bail!("{} holds no PEM certificate", path.display());
     }
     Ok(certificates)
-}
-
-/// Accepts TCP connections and completes their TLS handshakes concurrently,
-/// off the accept loop, so a slow or silent client delays only itself; axum
-/// is handed finished handshakes only.
-pub struct TlsListener {
-    local_addr: SocketAddr,
-    handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    accepting: JoinHandle<()>,
-}
-
-impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (sender, handshaken) = mpsc::channel(64);
-        let accepting = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), sender));
-        Ok(Self {
-            local_addr,
-            handshaken,
-            accepting,
-        })
-    }
-}
-
-async fn accept_loop(
-    mut listener: TcpListener,
-    acceptor: TlsAcceptor,
-    handshaken: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    loop {
-        // axum's TCP accept: retries (after a pause) on errors such as EMFILE.
-        let (stream, peer) = axum::serve::Listener::accept(&mut listener).await;
-        let acceptor = acceptor.clone();
-        let handshaken = handshaken.clone();
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                // A closed channel means the server stopped accepting.
-                Ok(Ok(tls)) => drop(handshaken.send((tls, peer)).await),
-                Ok(Err(error)) => tracing::warn!(%peer, %error, "TLS handshake refused"),
-                Err(_) => tracing::warn!(%peer, "TLS handshake timed out"),
-            }
-        });
-    }
-}
-
-impl Drop for TlsListener {
-    /// Stops accepting: the TCP socket closes with the accept loop.
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        self.handshaken
-            .recv()
-            .await
-            .expect("the accept loop, holding a sender, runs until the listener is dropped")
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
 }

@@ -4,7 +4,8 @@
 use super::contract::assert_conforms;
 use chrono::{DateTime, Utc};
 use contas::db::QueryPool;
-use contas::http::{AppState, router};
+use contas::http::limits::RequestLimits;
+use contas::http::{AppState, ServerSettings, router_with_limits};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
@@ -46,13 +47,64 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// Serves `pool` with "now" pinned to `now`.
+    /// Serves `pool` with "now" pinned to `now`, as `contas serve` does.
     pub async fn spawn(pool: PgPool, now: DateTime<Utc>) -> Self {
+        Self::spawn_with(
+            pool,
+            now,
+            RequestLimits::default(),
+            ServerSettings::default(),
+        )
+        .await
+    }
+
+    /// Serves `pool` through the service's own server with these limits.
+    pub async fn spawn_with(
+        pool: PgPool,
+        now: DateTime<Utc>,
+        limits: RequestLimits,
+        settings: ServerSettings,
+    ) -> Self {
+        super::logs::capture();
         let serving = QueryPool::from(pool.clone());
-        let app = router(AppState::with_clock(serving.clone(), move || now));
-        let mut test_app = Self::spawn_router(app, pool).await;
-        test_app.serving = Some(serving);
-        test_app
+        let state = AppState::with_clock(serving.clone(), move || now);
+        let app = router_with_limits(state.clone(), limits);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            contas::http::serve(
+                listener,
+                None,
+                app,
+                &state,
+                settings,
+                std::future::pending(),
+            )
+            .await
+            .unwrap()
+        });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            pool,
+            serving: Some(serving),
+        }
+    }
+
+    /// The address the service listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.strip_prefix("http://").unwrap().parse().unwrap()
+    }
+
+    /// The value of an unlabelled metric (or of `name{labels}`) on `/metrics`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (status, _, text) = self.get_outside_contract("/metrics").await;
+        assert_eq!(status, 200);
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} not exported:\n{text}"))
+            .parse()
+            .unwrap()
     }
 
     /// Serves `app`, a router built on `pool`.

@@ -1,0 +1,134 @@
+//! A holder row's brand is its account's brand: discovery and the holder
+//! check reach accounts through holder rows, so a row tying a customer of
+//! one brand to another brand's account would show that account under the
+//! wrong brand. The store refuses such a row; the queries would not follow
+//! one either.
+
+mod common;
+
+use axum::http::{HeaderMap, Method};
+use common::app::TestApp;
+use common::db::fresh_pool;
+use common::fixtures::*;
+use serde_json::{Value, json};
+
+const TIE: &str = "INSERT INTO account_holders (brand_id, document, account_id)
+                   SELECT $1, $2, id FROM accounts WHERE brand_id = $3 AND number = $4";
+
+async fn bank() -> TestApp {
+    let pool = fresh_pool().await;
+    load_bank(&pool).await;
+    // João becomes a customer of the other brand too, with no account there.
+    sqlx::query("INSERT INTO customers (brand_id, document, name) VALUES ($1, $2, 'João Souza')")
+        .bind(OTHER_BRAND)
+        .bind(JOAO)
+        .execute(&pool)
+        .await
+        .unwrap();
+    TestApp::spawn(pool, now()).await
+}
+
+async fn tie(
+    app: &TestApp,
+    brand: &str,
+    document: &str,
+    account_number: &str,
+) -> sqlx::Result<u64> {
+    sqlx::query(TIE)
+        .bind(brand)
+        .bind(document)
+        .bind(BRAND)
+        .bind(account_number)
+        .execute(&app.pool)
+        .await
+        .map(|done| done.rows_affected())
+}
+
+async fn discovered(app: &TestApp, brand: &str, owner: &str) -> Vec<Value> {
+    let mut consent = consent(owner, None, &["ACCOUNTS_READ"], vec![]);
+    consent["brandId"] = json!(brand);
+    let body = json!({"consent": consent, "requestMeta": request_meta(brand)});
+    let response = app.post("/account-discovery", &body).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body["data"]["resources"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn holds_an_account(app: &TestApp, brand: &str, document: &str) -> Value {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-brand-id", brand.parse().unwrap());
+    headers.insert(
+        "x-correlation-id",
+        "97623ed1-4732-4bf2-8d4b-ae7aced5443b".parse().unwrap(),
+    );
+    let body = json!({"data": {"loggedUserDocument": document}});
+    let response = app
+        .send(
+            Method::POST,
+            "/check-account-holder",
+            headers,
+            Some(body.to_string().into_bytes()),
+            "application/json",
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body["data"]["isAccountHolder"].clone()
+}
+
+#[tokio::test]
+async fn the_store_refuses_a_holder_row_of_another_brand() {
+    let app = bank().await;
+    for (brand, document) in [(OTHER_BRAND, MARIA), (OTHER_BRAND, JOAO)] {
+        let error = tie(&app, brand, document, JOAO_CHECKING)
+            .await
+            .expect_err("a holder row across brands was stored");
+        assert_eq!(
+            error.as_database_error().and_then(|e| e.code()).as_deref(),
+            Some("23503"),
+            "{error}"
+        );
+    }
+    // The same customer, account and brand together are still fine.
+    assert_eq!(tie(&app, BRAND, MARIA, JOAO_CHECKING).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn discovery_and_the_holder_check_follow_no_row_across_brands() {
+    let app = bank().await;
+    // Were the constraint ever lost, the queries still check the account's
+    // brand themselves.
+    sqlx::query("ALTER TABLE account_holders DROP CONSTRAINT account_holders_account_brand_fkey")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        tie(&app, OTHER_BRAND, MARIA, JOAO_CHECKING).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        tie(&app, OTHER_BRAND, JOAO, JOAO_CHECKING).await.unwrap(),
+        1
+    );
+
+    let marias = discovered(&app, OTHER_BRAND, MARIA).await;
+    assert!(
+        marias
+            .iter()
+            .all(|r| r["resourceLegacyId"] != account_id(JOAO_CHECKING)),
+        "{marias:?}"
+    );
+    assert!(
+        !marias.is_empty(),
+        "her own account in the other brand is listed"
+    );
+    assert_eq!(
+        discovered(&app, OTHER_BRAND, JOAO).await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        holds_an_account(&app, OTHER_BRAND, JOAO).await,
+        json!(false)
+    );
+}
