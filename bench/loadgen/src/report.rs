@@ -530,7 +530,11 @@ pub fn render(results: &Path, compare: Option<&Path>, md: &Path) -> Result<()> {
             }
         );
     }
-    let _ = writeln!(o, "- Raw results: `bench/results.json`");
+    let _ = writeln!(
+        o,
+        "- Raw results: `bench/{}`",
+        results.file_name().unwrap_or_default().to_string_lossy()
+    );
     if !memory.is_null() {
         memory_section(&mut o, memory);
     }
