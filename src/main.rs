@@ -305,7 +305,7 @@ impl ServeArgs {
     }
 
     fn server_settings(&self) -> ServerSettings {
-        let loopback = self.bind.ip().to_canonical().is_loopback();
+        let loopback = auth::is_loopback(self.bind);
         ServerSettings {
             timeouts: ConnectionTimeouts {
                 header: self.header_timeout,

@@ -6,7 +6,6 @@
 
 mod common;
 
-use axum::http::{HeaderMap, Method};
 use common::app::TestApp;
 use common::db::fresh_pool;
 use common::fixtures::*;
@@ -57,22 +56,8 @@ async fn discovered(app: &TestApp, brand: &str, owner: &str) -> Vec<Value> {
 }
 
 async fn holds_an_account(app: &TestApp, brand: &str, document: &str) -> Value {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-brand-id", brand.parse().unwrap());
-    headers.insert(
-        "x-correlation-id",
-        "97623ed1-4732-4bf2-8d4b-ae7aced5443b".parse().unwrap(),
-    );
     let body = json!({"data": {"loggedUserDocument": document}});
-    let response = app
-        .send(
-            Method::POST,
-            "/check-account-holder",
-            headers,
-            Some(body.to_string().into_bytes()),
-            "application/json",
-        )
-        .await;
+    let response = app.check_account_holder(brand, &body).await;
     assert_eq!(response.status, 200, "{}", response.body);
     response.body["data"]["isAccountHolder"].clone()
 }

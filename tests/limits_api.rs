@@ -11,8 +11,6 @@ use common::stall::TableLock;
 use contas::db::{QueryPool, ServingPool};
 use contas::http::limits::RequestLimits;
 use contas::http::{AppState, router_with_limits};
-use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 use std::sync::Arc;
@@ -41,21 +39,8 @@ async fn bank(
 }
 
 async fn check_account_holder(app: &TestApp) -> common::app::TestResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-brand-id", BRAND.parse().unwrap());
-    headers.insert(
-        "x-correlation-id",
-        "97623ed1-4732-4bf2-8d4b-ae7aced5443b".parse().unwrap(),
-    );
-    let body = json!({"data": {"loggedUserDocument": MARIA}});
-    app.send(
-        Method::POST,
-        "/check-account-holder",
-        headers,
-        Some(body.to_string().into_bytes()),
-        "application/json",
-    )
-    .await
+    app.check_account_holder(BRAND, &json!({"data": {"loggedUserDocument": MARIA}}))
+        .await
 }
 
 /// `future`'s output, or a failure instead of a hang when a limit does not

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::app::{metric_value, serve_in_background};
 use common::contract::assert_conforms;
 use common::db::{fresh_database, fresh_pool};
 use common::fixtures::*;
@@ -109,24 +110,11 @@ async fn serve_tls(pki: &Pki) -> String {
 async fn serve_tls_with(pki: &Pki, settings: ServerSettings) -> String {
     let pool = fresh_pool().await;
     load_bank(&pool).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("https://{}", listener.local_addr().unwrap());
     let config = pki.files.server_config().unwrap();
     let state = AppState::with_clock(pool, now);
     let app = router(state.clone());
-    tokio::spawn(async move {
-        contas::http::serve(
-            listener,
-            Some(config),
-            app,
-            &state,
-            settings,
-            std::future::pending(),
-        )
-        .await
-        .unwrap()
-    });
-    base
+    let addr = serve_in_background(Some(config), app, state, settings).await;
+    format!("https://{addr}")
 }
 
 /// A series of `/metrics`, read by the platform, once it reaches `at_least`
@@ -143,12 +131,7 @@ async fn metric_reaches(pki: &Pki, base: &str, series: &str, at_least: f64) -> f
             .text()
             .await
             .unwrap();
-        let value: f64 = text
-            .lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{series} not exported:\n{text}"))
-            .parse()
-            .unwrap();
+        let value = metric_value(&text, series);
         if value >= at_least || std::time::Instant::now() > deadline {
             return value;
         }

@@ -91,13 +91,18 @@ pub fn exposure(
 ) -> Result<Exposure, Unprotected> {
     if authenticated {
         Ok(Exposure::Authenticated)
-    } else if bind.ip().to_canonical().is_loopback() {
+    } else if is_loopback(bind) {
         Ok(Exposure::Loopback)
     } else if allow_unauthenticated {
         Ok(Exposure::Unauthenticated)
     } else {
         Err(Unprotected(bind))
     }
+}
+
+/// Whether only this machine can reach `bind` (IPv4-mapped loopback too).
+pub fn is_loopback(bind: SocketAddr) -> bool {
+    bind.ip().to_canonical().is_loopback()
 }
 
 /// Lets a request through only with the right bearer token; otherwise 401

@@ -181,60 +181,59 @@ struct Listening {
 impl Listening {
     async fn accept_until_stopped(&self, listener: &TcpListener) -> std::convert::Infallible {
         loop {
-            let permit = match self.connections.clone().try_acquire_owned() {
-                Ok(permit) => permit,
-                Err(_) => {
-                    self.metrics.edge.connection_cap_reached();
-                    tracing::warn!(
-                        cap = self.settings.max_connections,
-                        "connection cap reached: accepting again when a connection closes"
-                    );
-                    self.connections
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .expect("the connection semaphore is never closed")
-                }
-            };
-            // A handshake's place is taken before accepting, so at the cap
-            // new clients wait in the backlog, not half-connected.
-            let handshake = match &self.tls {
-                Some(_) => Some(
-                    self.handshakes
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .expect("the handshake semaphore is never closed"),
-                ),
-                None => None,
-            };
-            let stream = accept(listener).await;
+            let (stream, permit, handshake) = self.next_connection(listener).await;
             self.spawn_connection(stream, permit, handshake);
         }
     }
 
     /// Takes the connections the kernel has already completed, so that
     /// closing the listener resets none of them: they are served (and told
-    /// to close) like any other.
+    /// to close) like any other. Stops at the first step that would wait:
+    /// no place free, or no connection waiting.
     fn take_waiting(&self, listener: &TcpListener) {
-        loop {
-            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                return;
-            };
-            let handshake = match &self.tls {
-                Some(_) => match self.handshakes.clone().try_acquire_owned() {
-                    Ok(handshake) => Some(handshake),
-                    Err(_) => return,
-                },
-                None => None,
-            };
-            let Some(Ok((stream, _))) = listener.accept().now_or_never() else {
-                return;
-            };
-            if configure(&stream).is_ok() {
-                self.spawn_connection(stream, permit, handshake);
-            }
+        while let Some((stream, permit, handshake)) = self.next_connection(listener).now_or_never()
+        {
+            self.spawn_connection(stream, permit, handshake);
         }
+    }
+
+    /// The next connection with its place under the connection cap and, over
+    /// TLS, under the handshake cap. Both places are taken before accepting,
+    /// so at a cap new clients wait in the backlog, not half-connected.
+    async fn next_connection(
+        &self,
+        listener: &TcpListener,
+    ) -> (
+        TcpStream,
+        OwnedSemaphorePermit,
+        Option<OwnedSemaphorePermit>,
+    ) {
+        let permit = match self.connections.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.metrics.edge.connection_cap_reached();
+                tracing::warn!(
+                    cap = self.settings.max_connections,
+                    "connection cap reached: accepting again when a connection closes"
+                );
+                self.connections
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the connection semaphore is never closed")
+            }
+        };
+        let handshake = match &self.tls {
+            Some(_) => Some(
+                self.handshakes
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the handshake semaphore is never closed"),
+            ),
+            None => None,
+        };
+        (accept(listener).await, permit, handshake)
     }
 
     fn spawn_connection(

@@ -8,8 +8,11 @@ use contas::http::limits::RequestLimits;
 use contas::http::{AppState, ServerSettings, router_with_limits};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use rustls::ServerConfig;
 use serde_json::Value;
 use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
@@ -69,20 +72,8 @@ impl TestApp {
         let serving = QueryPool::from(pool.clone());
         let state = AppState::with_clock(serving.clone(), move || now);
         let app = router_with_limits(state.clone(), limits);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            contas::http::serve(
-                listener,
-                None,
-                app,
-                &state,
-                settings,
-                std::future::pending(),
-            )
-            .await
-            .unwrap()
-        });
+        let addr = serve_in_background(None, app, state, settings).await;
+        let base = format!("http://{addr}");
         Self {
             base,
             client: reqwest::Client::new(),
@@ -100,11 +91,7 @@ impl TestApp {
     pub async fn metric(&self, series: &str) -> f64 {
         let (status, _, text) = self.get_outside_contract("/metrics").await;
         assert_eq!(status, 200);
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{series} not exported:\n{text}"))
-            .parse()
-            .unwrap()
+        metric_value(&text, series)
     }
 
     /// Serves `app`, a router built on `pool`.
@@ -127,6 +114,25 @@ impl TestApp {
             Method::POST,
             path,
             HeaderMap::new(),
+            Some(body.to_string().into_bytes()),
+            "application/json",
+        )
+        .await
+    }
+
+    /// POSTs `/check-account-holder` for `brand` (its `x-brand-id`, with a
+    /// correlation id).
+    pub async fn check_account_holder(&self, brand: &str, body: &Value) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-brand-id", brand.parse().unwrap());
+        headers.insert(
+            "x-correlation-id",
+            "97623ed1-4732-4bf2-8d4b-ae7aced5443b".parse().unwrap(),
+        );
+        self.send(
+            Method::POST,
+            "/check-account-holder",
+            headers,
             Some(body.to_string().into_bytes()),
             "application/json",
         )
@@ -189,4 +195,32 @@ impl TestApp {
             body,
         }
     }
+}
+
+/// Serves `app` (built on `state`) through the service's own server on a
+/// loopback port, over mutual TLS with `tls`, until the test ends; returns
+/// its address.
+pub async fn serve_in_background(
+    tls: Option<Arc<ServerConfig>>,
+    app: axum::Router,
+    state: AppState,
+    settings: ServerSettings,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        contas::http::serve(listener, tls, app, &state, settings, std::future::pending())
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+/// The value of `series` (a name, or `name{labels}`) in a `/metrics` text.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} not exported:\n{text}"))
+        .parse()
+        .unwrap()
 }
