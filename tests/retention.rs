@@ -377,6 +377,27 @@ async fn closed_months_are_rewritten_in_statement_order_once() {
         "{report}"
     );
     assert!(report.to_string().contains("lock held"), "{report}");
+    // Each new month's primary key was read whole after its swap, so the
+    // first statement pages after a rewrite do not wait for the disk.
+    for c in &report.compacted {
+        let index_bytes: i64 = sqlx::query_scalar(
+            "SELECT pg_relation_size(i.indexrelid) FROM pg_index i \
+              WHERE i.indrelid = $1::regclass AND i.indisprimary",
+        )
+        .bind(c.month.partition())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(
+            c.warmed_bytes >= index_bytes as u64,
+            "{}: {report}",
+            c.month
+        );
+    }
+    assert!(
+        report.to_string().contains("primary key warmed"),
+        "{report}"
+    );
 
     assert_eq!(
         without_compactions(&dump(&pool).await),

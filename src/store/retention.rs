@@ -104,7 +104,7 @@ impl fmt::Display for RetentionReport {
             if self.dry_run {
                 writeln!(f, "{compact} {} in statement order", c.month)?;
             } else {
-                writeln!(
+                write!(
                     f,
                     "{compact} {} in statement order: {} entries in {:.1} s; lock held {} ms \
                      (readers waited at most this long)",
@@ -113,6 +113,13 @@ impl fmt::Display for RetentionReport {
                     c.took.as_secs_f64(),
                     c.lock_held.as_millis()
                 )?;
+                match c.warmed_bytes {
+                    0 => writeln!(
+                        f,
+                        "; primary key not warmed (larger than a quarter of shared buffers)"
+                    )?,
+                    bytes => writeln!(f, "; primary key warmed ({} MiB)", bytes / 1_048_576)?,
+                }
             }
         }
         for (month, ids) in &self.filtered {
@@ -175,6 +182,7 @@ pub async fn run(
                 entries: 0,
                 took: Duration::ZERO,
                 lock_held: Duration::ZERO,
+                warmed_bytes: 0,
             })
             .collect();
         report.filtered = to_filter.into_iter().map(|m| (m, 0)).collect();
