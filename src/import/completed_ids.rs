@@ -128,12 +128,15 @@ impl CompletedIds {
             plan.insert(month, (0..probes.len()).collect());
         }
         if !filtered.is_empty() {
-            for (i, (account, key)) in probes.iter().enumerate() {
-                let id = IdHash::of(*account, key);
-                for month in &filtered {
-                    if self.filters[month].may_contain(id) {
-                        plan.entry(*month).or_default().push(i);
-                    }
+            let ids: Vec<IdHash> = probes
+                .iter()
+                .map(|(account, key)| IdHash::of(*account, key))
+                .collect();
+            for month in filtered {
+                let maybe = self.filters[&month].may_contain_each(&ids);
+                let look: Vec<usize> = (0..ids.len()).filter(|&i| maybe[i]).collect();
+                if !look.is_empty() {
+                    plan.insert(month, look);
                 }
             }
         }

@@ -62,8 +62,39 @@ impl Bloom {
 
     /// False: the id is certainly not in the filter.
     pub fn may_contain(&self, id: IdHash) -> bool {
-        self.positions(id)
-            .all(|bit| self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        self.positions(id).all(|bit| self.bit(bit))
+    }
+
+    /// [`Self::may_contain`] of each id, the same answers, about four
+    /// times faster on filters larger than the CPU's caches.
+    ///
+    /// Checking one id at a time, each probe waits for a memory read whose
+    /// result decides whether to read the next: the reads cannot overlap,
+    /// and an import checking a million ids against 13 months spent 2 s
+    /// waiting for them. Here the first two bits of every id are read
+    /// without a branch between one id and the next, so the CPU keeps many
+    /// reads in flight; that rules out most absent ids (a filter is about
+    /// half ones), and only the rest get the full check.
+    pub fn may_contain_each(&self, ids: &[IdHash]) -> Vec<bool> {
+        let mut maybe: Vec<bool> = ids
+            .iter()
+            .map(|&id| {
+                let mut bits = self.positions(id);
+                let first = bits.next().is_none_or(|bit| self.bit(bit));
+                let second = bits.next().is_none_or(|bit| self.bit(bit));
+                first & second
+            })
+            .collect();
+        for (maybe, &id) in maybe.iter_mut().zip(ids) {
+            if *maybe {
+                *maybe = self.may_contain(id);
+            }
+        }
+        maybe
+    }
+
+    fn bit(&self, bit: u64) -> bool {
+        self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -118,6 +149,25 @@ mod tests {
             .filter(|n| bloom.may_contain(IdHash::of(1000 + (n % 97) as i64, &key(*n))))
             .count();
         assert!(others < 200, "{others}");
+    }
+
+    #[test]
+    fn checking_many_ids_at_once_gives_the_same_answers() {
+        let mut bloom = Bloom::for_ids(20_000);
+        for n in (0..40_000).step_by(2) {
+            bloom.insert(IdHash::of(7, &key(n)));
+        }
+        let ids: Vec<IdHash> = (0..40_000).map(|n| IdHash::of(7, &key(n))).collect();
+        let each: Vec<bool> = ids.iter().map(|&id| bloom.may_contain(id)).collect();
+        assert_eq!(bloom.may_contain_each(&ids), each);
+        assert!(each.iter().step_by(2).all(|&held| held));
+        assert!(each.iter().filter(|&&maybe| maybe).count() < 20_400);
+        // One probe per id: the second read is not there to make.
+        let mut one_probe = Bloom::for_ids(10);
+        one_probe.probes = 1;
+        one_probe.insert(ids[0]);
+        assert_eq!(one_probe.may_contain_each(&ids[..1]), [true]);
+        assert_eq!(one_probe.may_contain_each(&[]), Vec::<bool>::new());
     }
 
     #[test]
