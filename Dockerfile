@@ -12,13 +12,16 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # overrides the stage of the same name, in BuildKit and in podman).
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY openapi ./openapi
 # Cache mounts keep the crate registry and compiled dependencies across
 # builds, so a source change recompiles only `contas` itself. The binary is
 # copied out because a cache mount is not part of the image.
+# The source revision /metrics reports (contas_build_info); the context has
+# no .git: `docker build --build-arg CONTAS_REVISION=$(git rev-parse --short=12 HEAD)`.
+ARG CONTAS_REVISION=unknown
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked \

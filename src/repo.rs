@@ -66,6 +66,14 @@ pub const CONSENTED_ACCOUNTS: &str = "
      WHERE a.status = 'AVAILABLE' AND ($4::text IS NULL OR a.type = $4)
      ORDER BY a.id";
 
+/// When a brand's feed last arrived, and the newest balance time it stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedTimes {
+    pub brand_id: String,
+    pub last_import_at: DateTime<Utc>,
+    pub newest_balance_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Clone)]
 pub struct Repository {
     pool: QueryPool,
@@ -411,6 +419,18 @@ impl Repository {
             .bind(brand_id)
             .bind(document)
             .fetch_one(c)
+            .await
+        })
+        .await
+    }
+
+    /// When each brand's feed last arrived (`/metrics`): one row per brand.
+    pub async fn brand_feeds(&self) -> sqlx::Result<Vec<FeedTimes>> {
+        self.run(async |c| {
+            sqlx::query_as(
+                "SELECT brand_id, last_import_at, newest_balance_at FROM brand_feeds ORDER BY brand_id",
+            )
+            .fetch_all(c)
             .await
         })
         .await

@@ -689,3 +689,195 @@ async fn a_request_the_client_gives_up_on_is_logged_and_counted() {
     );
     assert_eq!(value(&samples, "contas_db_pool_waiting", &[]), Some(0.0));
 }
+
+// ---- what the operator kit reads ---------------------------------------------
+
+/// When did the fixture bank's feed arrive, by brand.
+fn feed_times(samples: &[Sample], name: &str) -> BTreeMap<String, f64> {
+    samples
+        .iter()
+        .filter(|s| s.name == name)
+        .map(|s| (s.labels["brand"].clone(), s.value))
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_show_when_each_brands_feed_arrived() {
+    let pool = fresh_pool().await;
+    let before = chrono::Utc::now().timestamp() as f64;
+    load_bank(&pool).await;
+    let app = TestApp::spawn(pool.clone(), now()).await;
+    let samples = scrape(&app).await;
+    let imported = feed_times(&samples, "contas_import_last_success_timestamp_seconds");
+    assert_eq!(
+        imported.keys().collect::<Vec<_>>(),
+        [BRAND, OTHER_BRAND],
+        "every brand the file named"
+    );
+    let after = chrono::Utc::now().timestamp() as f64 + 1.0;
+    assert!(
+        imported.values().all(|t| (before..after).contains(t)),
+        "{imported:?}"
+    );
+    // The newest balance line of the brand; the other brand sent none.
+    let balances = feed_times(&samples, "contas_balance_last_update_timestamp_seconds");
+    let newest = "2026-11-20T11:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+        .timestamp() as f64;
+    assert_eq!(balances, BTreeMap::from([(BRAND.to_owned(), newest)]));
+
+    // A refused file is no feed: nothing moves. A later file of older
+    // balances moves the import time only.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let refused = format!(
+        "{}\n{}\n",
+        json!({"record": "balance", "brandId": BRAND, "accountId": account_id(MARIA_CHECKING),
+               "availableAmount": "1.00", "blockedAmount": "0.00", "automaticallyInvestedAmount": "0.00",
+               "currency": "BRL", "updateDateTime": "2026-11-25T10:00:00Z"}),
+        json!({"record": "balance", "brandId": BRAND, "accountId": account_id("99999999"),
+               "availableAmount": "1.00", "blockedAmount": "0.00", "automaticallyInvestedAmount": "0.00",
+               "currency": "BRL", "updateDateTime": "2026-11-25T10:00:00Z"}),
+    );
+    contas::import::import_reader(&pool, refused.as_bytes(), false)
+        .await
+        .expect_err("an unknown account");
+    let samples = scrape(&app).await;
+    assert_eq!(
+        feed_times(&samples, "contas_import_last_success_timestamp_seconds"),
+        imported
+    );
+    let older = format!(
+        "{}\n",
+        json!({"record": "balance", "brandId": BRAND, "accountId": account_id(MARIA_SAVINGS),
+               "availableAmount": "1.00", "blockedAmount": "0.00", "automaticallyInvestedAmount": "0.00",
+               "currency": "BRL", "updateDateTime": "2026-11-01T10:00:00Z"}),
+    );
+    contas::import::import_reader(&pool, older.as_bytes(), false)
+        .await
+        .unwrap();
+    let samples = scrape(&app).await;
+    let again = feed_times(&samples, "contas_import_last_success_timestamp_seconds");
+    assert!(again[BRAND] > imported[BRAND], "{again:?}");
+    assert_eq!(again[OTHER_BRAND], imported[OTHER_BRAND], "not in the file");
+    assert_eq!(
+        feed_times(&samples, "contas_balance_last_update_timestamp_seconds"),
+        balances,
+        "never backwards"
+    );
+}
+
+#[tokio::test]
+async fn metrics_show_the_process_and_its_build() {
+    let app = bank().await;
+    let samples = scrape(&app).await;
+    let build = samples
+        .iter()
+        .find(|s| s.name == "contas_build_info")
+        .expect("build info");
+    assert_eq!(build.value, 1.0);
+    assert_eq!(build.labels["version"], env!("CARGO_PKG_VERSION"));
+    assert!(!build.labels["revision"].is_empty());
+    let gauge = |name: &str| value(&samples, name, &[]).unwrap_or_else(|| panic!("{name}"));
+    let now = chrono::Utc::now().timestamp() as f64;
+    let started = gauge("process_start_time_seconds");
+    assert!(now - 3600.0 < started && started <= now + 1.0, "{started}");
+    assert!(gauge("process_cpu_seconds_total") > 0.0);
+    assert!(gauge("process_resident_memory_bytes") > 1e6);
+    assert!(gauge("process_virtual_memory_bytes") >= gauge("process_resident_memory_bytes"));
+    assert!((1.0..=gauge("process_max_fds")).contains(&gauge("process_open_fds")));
+}
+
+/// The metric names a text uses: words starting `contas_` or `process_`
+/// (recording rules name theirs `level:metric:operation`, so the colon ends
+/// a word).
+fn metric_names_in(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| {
+            ["contas_", "process_"]
+                .iter()
+                .any(|prefix| word.len() > prefix.len() && word.starts_with(prefix))
+        })
+        .filter(|word| !word.chars().any(|c| c.is_ascii_uppercase()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The alert rules, their tests and the dashboard name metrics; a name the
+/// service does not export would be a rule that never fires or a panel that
+/// stays empty.
+#[tokio::test]
+async fn every_metric_the_operator_kit_reads_is_exported() {
+    let app = bank().await;
+    // One answered request, so the per-operation families have samples.
+    app.post("/accounts", &json!({})).await;
+    let samples = scrape(&app).await;
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    let mut exported: std::collections::BTreeSet<String> =
+        samples.iter().map(|s| s.name.clone()).collect();
+    exported.extend(
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .map(str::to_owned),
+    );
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let mut read = 0;
+    let mut missing = Vec::new();
+    for dir in ["prometheus", "grafana"] {
+        for file in files_under(&deploy.join(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for name in metric_names_in(&text) {
+                read += 1;
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(&name);
+                if !exported.contains(&name) && !exported.contains(base) {
+                    missing.push(format!("{}: {name}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(read > 50, "only {read} metric names found under {deploy:?}");
+    assert!(
+        missing.is_empty(),
+        "names the service does not export:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn metric_names_are_found_in_rules_and_queries() {
+    assert_eq!(
+        metric_names_in(
+            "expr: operation:contas_http_requests_total:ratio_5m > 0.01 and \
+             rate(process_cpu_seconds_total[5m]) # CONTAS_API_TOKEN process_* contas_x\"y"
+        ),
+        [
+            "contas_http_requests_total",
+            "process_cpu_seconds_total",
+            "contas_x"
+        ]
+    );
+}

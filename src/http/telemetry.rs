@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::{Instrument, Span, field};
 
 /// Longest correlation id logged; the contract's is 44 characters.
@@ -216,8 +216,23 @@ impl std::fmt::Display for GeneratedId {
 }
 
 /// `GET /metrics`: Prometheus text format 0.0.4.
+/// How long a scrape waits for the brands' feed times.
+const FEED_TIMES_WAIT: Duration = Duration::from_millis(250);
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics.render(&state.repo.pool_status());
+    // The feed times come from the store, which a scrape must not queue
+    // for: past a short wait (a saturated pool, a store down) the last
+    // times read are shown. The pool's state is read after the attempt, so
+    // the scrape never counts itself as waiting.
+    let feeds = match tokio::time::timeout(FEED_TIMES_WAIT, state.repo.brand_feeds()).await {
+        Ok(Ok(feeds)) => Some(feeds),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "could not read the brands' feed times");
+            None
+        }
+        Err(_) => None,
+    };
+    let text = state.metrics.render(&state.repo.pool_status(), feeds);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -572,6 +572,7 @@ where
         tracing::info!("first load: rebuilding the deferred indexes and validating foreign keys");
         deferred.restore(&mut tx).await?;
     }
+    crate::store::feeds::record(&mut tx, &outcome.feeds).await?;
     tx.commit().await.context("committing the import")?;
     summary.stale_balances = outcome.stats.stale_balances;
     summary.duplicate_transactions = outcome.stats.duplicate_transactions;

@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc::Receiver;
 
 use crate::domain::month::Month;
+use crate::store::feeds::BrandFeed;
 use crate::store::months;
 
 /// No account: brands and customers.
@@ -153,6 +154,8 @@ struct BrandState {
     entity: Entity,
     customers: FxMap<String, Entity>,
     accounts: FxMap<String, u32>,
+    /// The newest balance time of the brand's balance lines.
+    newest_balance: Option<DateTime<Utc>>,
 }
 
 struct AccountState {
@@ -204,6 +207,8 @@ pub(crate) struct Outcome {
     pub tx: Transaction<'static, Postgres>,
     pub errors: ErrorSink,
     pub stats: WriterStats,
+    /// Every brand the file named, with the newest balance time it gave.
+    pub feeds: Vec<BrandFeed>,
 }
 
 /// The connection of the file's transaction (a macro, so that the borrow
@@ -314,10 +319,19 @@ pub(crate) async fn run(
         w.completed.save(db!(w)).await?;
     }
     let tx = w.tx.take().expect("the transaction is back");
+    let feeds = w
+        .brands
+        .iter()
+        .map(|b| BrandFeed {
+            brand_id: b.id.clone(),
+            newest_balance: b.newest_balance,
+        })
+        .collect();
     Ok(Outcome {
         tx,
         errors: w.errors,
         stats: w.stats,
+        feeds,
     })
 }
 
@@ -495,6 +509,7 @@ impl Writer {
             },
             customers: FxMap::default(),
             accounts: FxMap::default(),
+            newest_balance: None,
         });
         self.brand_index.insert(id.to_owned(), b);
         if define.is_none() {
@@ -1223,6 +1238,8 @@ impl Writer {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (a, b) in balances {
             let Some(id) = self.id_of(*a) else { continue };
+            let brand = &mut self.brands[self.accounts[*a as usize].brand as usize];
+            brand.newest_balance = brand.newest_balance.max(Some(b.updated));
             ids.push(id);
             available.push(b.available);
             blocked.push(b.blocked);

@@ -5,10 +5,13 @@
 //! hashing. Operations are a closed set (the router's paths), found by a
 //! short scan of write-once slots.
 
+mod process;
+
 use crate::db::PoolStatus;
+use crate::repo::FeedTimes;
 use std::fmt::Write;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram's buckets, in microseconds: fine
@@ -37,6 +40,8 @@ pub struct Metrics {
     in_flight: AtomicUsize,
     /// What the service refused or cut short at its edge.
     pub edge: EdgeMetrics,
+    /// The brands' feed times last read from the store (scrapes only).
+    feeds: Mutex<Option<Vec<FeedTimes>>>,
 }
 
 /// Connections and requests refused or cut short before a handler answered
@@ -184,6 +189,7 @@ impl Default for Metrics {
             overflow: OperationMetrics::new(OVERFLOW),
             in_flight: AtomicUsize::new(0),
             edge: EdgeMetrics::default(),
+            feeds: Mutex::new(None),
         }
     }
 }
@@ -215,8 +221,10 @@ impl Metrics {
         &self.overflow
     }
 
-    /// The exposition text, with the pool's state read at the call.
-    pub fn render(&self, pool: &PoolStatus) -> String {
+    /// The exposition text, with the pool's state read at the call, the
+    /// brands' feed times (`feeds`, just read; or, when the store could not
+    /// answer, the last ones read) and the process's own figures.
+    pub fn render(&self, pool: &PoolStatus, feeds: Option<Vec<FeedTimes>>) -> String {
         let mut operations: Vec<&OperationMetrics> = self
             .operations
             .iter()
@@ -308,8 +316,57 @@ impl Metrics {
             pool.waiting,
         );
         self.edge.render(&mut out);
+        {
+            let mut known = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+            if feeds.is_some() {
+                *known = feeds;
+            }
+            if let Some(feeds) = known.as_deref() {
+                render_feeds(&mut out, feeds);
+            }
+        }
+        process::render(&mut out);
         out
     }
+}
+
+/// Data freshness: timestamps, as Prometheus prefers (an age is
+/// `time() - metric` in a query, and stays right between scrapes).
+fn render_feeds(out: &mut String, feeds: &[FeedTimes]) {
+    header(
+        out,
+        "contas_import_last_success_timestamp_seconds",
+        "gauge",
+        "When the last successful contas import naming the brand committed (Unix time).",
+    );
+    for feed in feeds {
+        let _ = writeln!(
+            out,
+            "contas_import_last_success_timestamp_seconds{{brand=\"{}\"}} {}",
+            escape(&feed.brand_id),
+            unix_seconds(feed.last_import_at)
+        );
+    }
+    header(
+        out,
+        "contas_balance_last_update_timestamp_seconds",
+        "gauge",
+        "The newest balance time (updateDateTime) an import stored for the brand (Unix time).",
+    );
+    for feed in feeds {
+        if let Some(at) = feed.newest_balance_at {
+            let _ = writeln!(
+                out,
+                "contas_balance_last_update_timestamp_seconds{{brand=\"{}\"}} {}",
+                escape(&feed.brand_id),
+                unix_seconds(at)
+            );
+        }
+    }
+}
+
+fn unix_seconds(at: chrono::DateTime<chrono::Utc>) -> f64 {
+    at.timestamp_millis() as f64 / 1e3
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -356,7 +413,7 @@ mod tests {
         metrics.observe("/accounts", 200, Duration::from_millis(1));
         metrics.observe("/accounts", 403, Duration::from_millis(1));
         metrics.observe("/balances", 200, Duration::from_millis(1));
-        let text = metrics.render(&POOL);
+        let text = metrics.render(&POOL, None);
         assert_eq!(
             lines_of(&text, "contas_http_requests_total{"),
             [
@@ -373,7 +430,7 @@ mod tests {
         metrics.observe("/find", 200, Duration::from_micros(10_000)); // le 0.01
         metrics.observe("/find", 200, Duration::from_micros(10_001)); // le 0.015
         metrics.observe("/find", 200, Duration::from_secs(60)); // +Inf only
-        let text = metrics.render(&POOL);
+        let text = metrics.render(&POOL, None);
         let bucket = |le: &str| {
             let prefix = format!(
                 r#"contas_http_request_duration_seconds_bucket{{operation="/find",le="{le}"}} "#
@@ -401,7 +458,7 @@ mod tests {
         for i in 0..MAX_OPERATIONS + 5 {
             metrics.observe(&format!("/route{i}"), 200, Duration::ZERO);
         }
-        let text = metrics.render(&POOL);
+        let text = metrics.render(&POOL, None);
         assert_eq!(
             lines_of(&text, "contas_http_requests_total{").len(),
             MAX_OPERATIONS + 1
@@ -417,25 +474,28 @@ mod tests {
         drop(first);
         assert!(
             metrics
-                .render(&POOL)
+                .render(&POOL, None)
                 .contains("\ncontas_http_requests_in_flight 1\n")
         );
         drop(second);
         assert!(
             metrics
-                .render(&POOL)
+                .render(&POOL, None)
                 .contains("\ncontas_http_requests_in_flight 0\n")
         );
     }
 
     #[test]
     fn pool_gauges() {
-        let text = Metrics::default().render(&PoolStatus {
-            max_size: 16,
-            open: 5,
-            idle: 2,
-            waiting: 4,
-        });
+        let text = Metrics::default().render(
+            &PoolStatus {
+                max_size: 16,
+                open: 5,
+                idle: 2,
+                waiting: 4,
+            },
+            None,
+        );
         for line in [
             r#"contas_db_pool_connections{state="in_use"} 3"#,
             r#"contas_db_pool_connections{state="idle"} 2"#,
@@ -444,6 +504,45 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
         }
+    }
+
+    #[test]
+    fn brand_feeds_are_timestamps_by_brand() {
+        let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        let feeds = [
+            FeedTimes {
+                brand_id: "banco \"x\"".to_owned(),
+                last_import_at: at("2026-12-02T06:00:00.250Z"),
+                newest_balance_at: Some(at("2026-12-02T05:59:00Z")),
+            },
+            FeedTimes {
+                brand_id: "y".to_owned(),
+                last_import_at: at("2026-12-01T06:00:00Z"),
+                newest_balance_at: None,
+            },
+        ];
+        let metrics = Metrics::default();
+        let text = metrics.render(&POOL, Some(feeds.to_vec()));
+        assert_eq!(
+            lines_of(&text, "contas_import_last_success_timestamp_seconds{"),
+            [
+                r#"contas_import_last_success_timestamp_seconds{brand="banco \"x\""} 1796191200.25"#,
+                r#"contas_import_last_success_timestamp_seconds{brand="y"} 1796104800"#,
+            ]
+        );
+        assert_eq!(
+            lines_of(&text, "contas_balance_last_update_timestamp_seconds{"),
+            [r#"contas_balance_last_update_timestamp_seconds{brand="banco \"x\""} 1796191140"#]
+        );
+        // When the store cannot answer, the last times read.
+        let later = metrics.render(&POOL, None);
+        for family in ["contas_import_last", "contas_balance_last"] {
+            assert_eq!(lines_of(&later, family), lines_of(&text, family));
+        }
+        // None read yet: the rest is still there.
+        let text = Metrics::default().render(&POOL, None);
+        assert!(!text.contains("contas_import_last_success_timestamp_seconds"));
+        assert!(text.contains("contas_db_pool_waiting"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! How the store is kept: one writer at a time ([`lock`]), statement
 //! entries in monthly partitions ([`months`]), what retention forgets
 //! ([`retention`]) or rewrites ([`compaction`]), and the filters that spare
-//! imports a look into every month for every new id ([`id_filters`]).
+//! imports a look into every month for every new id ([`id_filters`]),
+//! and when each brand's feed last arrived ([`feeds`]).
 
 pub mod bloom;
 pub mod compaction;
+pub mod feeds;
 pub mod id_filters;
 pub mod lock;
 pub mod months;
