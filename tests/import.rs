@@ -1464,3 +1464,78 @@ async fn control_characters_and_over_long_texts_are_errors_of_their_lines() {
     );
     assert!(is_empty(&pool).await);
 }
+
+// ---- the format's own page -----------------------------------------------------
+
+/// The `json` examples of `docs/import-format.md`, in order, one record each.
+fn examples_of_the_format_page() -> Vec<Value> {
+    let page = include_str!("../docs/import-format.md");
+    let mut examples = Vec::new();
+    let mut block: Option<String> = None;
+    for line in page.lines() {
+        match (&mut block, line) {
+            (None, "```json") => block = Some(String::new()),
+            (Some(text), "```") => {
+                examples.push(serde_json::from_str(text).unwrap_or_else(|e| {
+                    panic!("an example of docs/import-format.md is not JSON ({e}):\n{text}")
+                }));
+                block = None;
+            }
+            (Some(text), line) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    examples
+}
+
+#[tokio::test]
+async fn every_example_of_the_format_page_imports_as_written() {
+    let examples = examples_of_the_format_page();
+    let kinds: Vec<&str> = examples
+        .iter()
+        .map(|e| e["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "brand",
+            "customer",
+            "account",
+            "balance",
+            "overdraftLimits",
+            "transaction",
+            "pendingTransactions",
+            "transactionRemoval"
+        ],
+        "one example per record, in an order that makes a file"
+    );
+    let pool = fresh_pool().await;
+    let summary = load(&pool, &examples)
+        .await
+        .expect("the page's file imports");
+    assert_eq!(
+        (
+            summary.brands,
+            summary.customers,
+            summary.accounts,
+            summary.balances,
+            summary.overdraft_limits,
+            summary.transactions,
+            summary.pending_entries,
+            summary.removals
+        ),
+        (1, 1, 1, 1, 1, 1, 1, 1),
+        "{summary}"
+    );
+    // As the page says of a replay: the same file again changes nothing.
+    let before = dump(&pool).await;
+    let again = load(&pool, &examples).await.expect("a replay");
+    assert_eq!(
+        (again.replayed_removals, again.removed_transactions),
+        (1, 1)
+    );
+    assert_eq!(dump(&pool).await, before);
+}
