@@ -22,19 +22,40 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// `RUST_LOG` when set and valid, `info` otherwise.
-pub fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+/// `RUST_LOG` when set and valid, `default` otherwise.
+fn filter_or(default: &str) -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// JSON lines on stderr, filtered by `RUST_LOG`; panics are logged as lines
-/// of the same format.
+/// `RUST_LOG` when set and valid, `info` otherwise.
+pub fn filter() -> EnvFilter {
+    filter_or("info")
+}
+
+/// For `serve`, whose logs machines read: JSON lines on stderr, filtered by
+/// `RUST_LOG`; panics are logged as lines of the same format.
 pub fn init() {
     tracing_subscriber::registry()
         .with(filter())
         .with(JsonLines::new(std::io::stderr))
         .init();
     log_panics();
+}
+
+/// For the other commands, which people run: plain lines on stderr
+/// (`WARN message key=value`), without the database's notices (a migration
+/// that finds its table already there is not news), unless `RUST_LOG` asks.
+pub fn init_for_people() {
+    tracing_subscriber::registry()
+        .with(filter_or("info,sqlx=warn"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_target(false)
+                .with_ansi(false),
+        )
+        .init();
 }
 
 /// A [`Layer`] writing each event as one JSON line to `W`.

@@ -196,8 +196,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    contas::logging::init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve(_)) => contas::logging::init(),
+        Some(_) => contas::logging::init_for_people(),
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Refusals an operator acts on are one line; anything else

@@ -52,6 +52,33 @@ async fn import_reads_stdin_and_prints_a_summary() {
     assert!(stdout.contains("account"), "{stdout}");
 }
 
+/// Commands people run print lines for people: no JSON log line (the
+/// second import's migration finds its table there, which the database
+/// reports as a notice), the summary on stdout.
+#[tokio::test]
+async fn import_prints_for_people_not_json() {
+    let url = database_url().await;
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bank_ndjson().as_bytes()).unwrap();
+    for run in 0..2 {
+        let output = contas()
+            .env_remove("RUST_LOG")
+            .arg("import")
+            .arg(file.path())
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "run {run}: {stderr}");
+        assert!(
+            !stderr.lines().any(|l| l.trim_start().starts_with('{')),
+            "run {run}: {stderr}"
+        );
+        assert!(stdout.starts_with("imported "), "run {run}: {stdout}");
+    }
+}
+
 #[tokio::test]
 async fn import_refuses_a_bad_file_listing_every_bad_line() {
     let url = database_url().await;
