@@ -5,7 +5,6 @@ mod common;
 use common::app::TestApp;
 use common::db::fresh_pool;
 use common::fixtures::*;
-use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -29,14 +28,7 @@ fn headers(brand: Option<&str>, correlation: Option<&str>) -> HeaderMap {
 }
 
 async fn check(app: &TestApp, headers: HeaderMap, body: Value) -> common::app::TestResponse {
-    app.send(
-        Method::POST,
-        "/check-account-holder",
-        headers,
-        Some(body.to_string().into_bytes()),
-        "application/json",
-    )
-    .await
+    app.check_account_holder_with(headers, &body).await
 }
 
 #[tokio::test]

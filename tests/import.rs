@@ -1500,16 +1500,7 @@ async fn every_example_of_the_format_page_imports_as_written() {
         .collect();
     assert_eq!(
         kinds,
-        [
-            "brand",
-            "customer",
-            "account",
-            "balance",
-            "overdraftLimits",
-            "transaction",
-            "pendingTransactions",
-            "transactionRemoval"
-        ],
+        import::KINDS,
         "one example per record, in an order that makes a file"
     );
     let pool = fresh_pool().await;

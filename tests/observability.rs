@@ -94,6 +94,11 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
 }
 
 async fn scrape(app: &TestApp) -> Vec<Sample> {
+    parse_exposition(&scrape_text(app).await)
+}
+
+/// `/metrics` as the service wrote it.
+async fn scrape_text(app: &TestApp) -> String {
     let response = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -105,7 +110,7 @@ async fn scrape(app: &TestApp) -> Vec<Sample> {
         response.headers()["content-type"],
         "text/plain; version=0.0.4; charset=utf-8"
     );
-    parse_exposition(&response.text().await.unwrap())
+    response.text().await.unwrap()
 }
 
 #[tokio::test]
@@ -825,14 +830,8 @@ async fn every_metric_the_operator_kit_reads_is_exported() {
     let app = bank().await;
     // One answered request, so the per-operation families have samples.
     app.post("/accounts", &json!({})).await;
-    let samples = scrape(&app).await;
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+    let text = scrape_text(&app).await;
+    let samples = parse_exposition(&text);
     let mut exported: std::collections::BTreeSet<String> =
         samples.iter().map(|s| s.name.clone()).collect();
     exported.extend(

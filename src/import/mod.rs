@@ -17,7 +17,7 @@ mod validate;
 mod writer;
 
 pub use record::{
-    AccountRecord, BalanceRecord, BrandRecord, CustomerRecord, OverdraftLimitsRecord,
+    AccountRecord, BalanceRecord, BrandRecord, CustomerRecord, KINDS, OverdraftLimitsRecord,
     PendingTransactionsRecord, Record, TransactionFields, TransactionRecord,
     TransactionRemovalRecord,
 };

@@ -57,19 +57,26 @@ pub struct EdgeMetrics {
     requests_shed: AtomicU64,
 }
 
-/// Counts a connection open until dropped.
-pub struct OpenConnection<'a>(&'a AtomicUsize);
+/// Keeps a gauge one higher until dropped (a connection open, a request in
+/// flight; also when the request is cancelled or panics).
+pub struct Held<'a>(&'a AtomicUsize);
 
-impl Drop for OpenConnection<'_> {
+impl<'a> Held<'a> {
+    fn on(gauge: &'a AtomicUsize) -> Self {
+        gauge.fetch_add(1, Relaxed);
+        Held(gauge)
+    }
+}
+
+impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Relaxed);
     }
 }
 
 impl EdgeMetrics {
-    pub fn connection_opened(&self) -> OpenConnection<'_> {
-        self.connections_open.fetch_add(1, Relaxed);
-        OpenConnection(&self.connections_open)
+    pub fn connection_opened(&self) -> Held<'_> {
+        Held::on(&self.connections_open)
     }
 
     pub fn connection_cap_reached(&self) {
@@ -151,16 +158,6 @@ struct OperationMetrics {
     sum_nanos: AtomicU64,
 }
 
-/// Counts a request in flight until dropped (also when the request is
-/// cancelled or panics).
-pub struct InFlight<'a>(&'a AtomicUsize);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
-    }
-}
-
 impl OperationMetrics {
     fn new(name: &str) -> Self {
         Self {
@@ -196,9 +193,8 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Marks a request as in flight for the guard's lifetime.
-    pub fn in_flight(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Relaxed);
-        InFlight(&self.in_flight)
+    pub fn in_flight(&self) -> Held<'_> {
+        Held::on(&self.in_flight)
     }
 
     /// Records an answered request of `operation`.

@@ -129,6 +129,15 @@ impl TestApp {
             "x-correlation-id",
             "97623ed1-4732-4bf2-8d4b-ae7aced5443b".parse().unwrap(),
         );
+        self.check_account_holder_with(headers, body).await
+    }
+
+    /// The holder check with exactly these headers.
+    pub async fn check_account_holder_with(
+        &self,
+        headers: HeaderMap,
+        body: &Value,
+    ) -> TestResponse {
         self.send(
             Method::POST,
             "/check-account-holder",
