@@ -4,21 +4,14 @@
 //! answer only with data of the consent's owner, in its brand, for the
 //! resources and permissions it names.
 
+use super::identity::{BrandId, Cnpj, Cpf, Document};
+use super::vocabulary::{Permission, ResourceType};
 use std::collections::HashSet;
-
-/// Permissions the Accounts operations check.
-pub const ACCOUNTS_READ: &str = "ACCOUNTS_READ";
-pub const ACCOUNTS_BALANCES_READ: &str = "ACCOUNTS_BALANCES_READ";
-pub const ACCOUNTS_TRANSACTIONS_READ: &str = "ACCOUNTS_TRANSACTIONS_READ";
-pub const ACCOUNTS_OVERDRAFT_LIMITS_READ: &str = "ACCOUNTS_OVERDRAFT_LIMITS_READ";
-
-/// The resource type of accounts in `consent.resources`.
-pub const ACCOUNT_RESOURCE: &str = "ACCOUNT";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeError {
     BrandMismatch,
-    MissingPermission(&'static str),
+    MissingPermission(Permission),
     NotConsented,
 }
 
@@ -26,25 +19,25 @@ pub enum ScopeError {
 #[derive(Debug, Clone)]
 pub struct Scope {
     /// The brand of `requestMeta.brandId`.
-    pub brand_id: String,
+    pub brand_id: BrandId,
     /// The logged user's CPF.
-    pub logged_user: String,
+    pub logged_user: Cpf,
     /// Whose accounts these are: the company's CNPJ for a business consent,
     /// else the logged user's CPF.
-    pub owner: String,
-    permissions: HashSet<String>,
+    pub owner: Document,
+    permissions: HashSet<Permission>,
     /// Canonical keys of the consented `ACCOUNT` resources.
     consented_accounts: Vec<String>,
 }
 
 pub struct ConsentFacts<'a> {
-    pub request_brand_id: &'a str,
-    pub consent_brand_id: &'a str,
-    pub logged_user_cpf: &'a str,
-    pub business_cnpj: Option<&'a str>,
-    pub permissions: &'a [String],
+    pub request_brand_id: &'a BrandId,
+    pub consent_brand_id: &'a BrandId,
+    pub logged_user_cpf: &'a Cpf,
+    pub business_cnpj: Option<&'a Cnpj>,
+    pub permissions: &'a [Permission],
     /// (resource type, canonical legacy key) of every consented resource.
-    pub resources: Vec<(&'a str, String)>,
+    pub resources: Vec<(ResourceType, String)>,
 }
 
 impl Scope {
@@ -56,25 +49,25 @@ impl Scope {
         let mut consented_accounts: Vec<String> = facts
             .resources
             .into_iter()
-            .filter(|(kind, _)| *kind == ACCOUNT_RESOURCE)
+            .filter(|(kind, _)| *kind == ResourceType::Account)
             .map(|(_, key)| key)
             .collect();
         consented_accounts.sort_unstable();
         consented_accounts.dedup();
         Ok(Self {
-            brand_id: facts.request_brand_id.to_owned(),
-            logged_user: facts.logged_user_cpf.to_owned(),
-            owner: facts
-                .business_cnpj
-                .unwrap_or(facts.logged_user_cpf)
-                .to_owned(),
-            permissions: facts.permissions.iter().cloned().collect(),
+            brand_id: facts.request_brand_id.clone(),
+            logged_user: facts.logged_user_cpf.clone(),
+            owner: match facts.business_cnpj {
+                Some(cnpj) => cnpj.clone().into(),
+                None => facts.logged_user_cpf.clone().into(),
+            },
+            permissions: facts.permissions.iter().copied().collect(),
             consented_accounts,
         })
     }
 
-    pub fn require(&self, permission: &'static str) -> Result<(), ScopeError> {
-        if self.permissions.contains(permission) {
+    pub fn require(&self, permission: Permission) -> Result<(), ScopeError> {
+        if self.permissions.contains(&permission) {
             Ok(())
         } else {
             Err(ScopeError::MissingPermission(permission))
@@ -103,33 +96,56 @@ impl Scope {
 mod tests {
     use super::*;
 
-    fn facts<'a>(permissions: &'a [String], business: Option<&'a str>) -> ConsentFacts<'a> {
+    struct Ids {
+        brand: BrandId,
+        other_brand: BrandId,
+        cpf: Cpf,
+        cnpj: Cnpj,
+    }
+
+    fn ids() -> Ids {
+        Ids {
+            brand: BrandId::parse("cbanco").unwrap(),
+            other_brand: BrandId::parse("other").unwrap(),
+            cpf: Cpf::parse("11111111111").unwrap(),
+            cnpj: Cnpj::parse("22222222000122").unwrap(),
+        }
+    }
+
+    fn facts<'a>(
+        ids: &'a Ids,
+        permissions: &'a [Permission],
+        business: Option<&'a Cnpj>,
+    ) -> ConsentFacts<'a> {
         ConsentFacts {
-            request_brand_id: "cbanco",
-            consent_brand_id: "cbanco",
-            logged_user_cpf: "11111111111",
+            request_brand_id: &ids.brand,
+            consent_brand_id: &ids.brand,
+            logged_user_cpf: &ids.cpf,
             business_cnpj: business,
             permissions,
             resources: vec![
-                ("ACCOUNT", "k1".into()),
-                ("CREDIT_CARD_ACCOUNT", "k2".into()),
-                ("ACCOUNT", "k1".into()),
+                (ResourceType::Account, "k1".into()),
+                (ResourceType::CreditCardAccount, "k2".into()),
+                (ResourceType::Account, "k1".into()),
             ],
         }
     }
 
     #[test]
     fn owner_is_the_company_on_business_consents() {
-        let p = vec![ACCOUNTS_READ.to_string()];
-        assert_eq!(Scope::new(facts(&p, None)).unwrap().owner, "11111111111");
-        let business = Scope::new(facts(&p, Some("22222222000122"))).unwrap();
-        assert_eq!(business.owner, "22222222000122");
-        assert_eq!(business.logged_user, "11111111111");
+        let ids = ids();
+        let p = [Permission::AccountsRead];
+        let person = Scope::new(facts(&ids, &p, None)).unwrap();
+        assert_eq!(person.owner.as_str(), "11111111111");
+        let business = Scope::new(facts(&ids, &p, Some(&ids.cnpj))).unwrap();
+        assert_eq!(business.owner.as_str(), "22222222000122");
+        assert_eq!(business.logged_user.as_str(), "11111111111");
     }
 
     #[test]
     fn only_account_resources_count() {
-        let scope = Scope::new(facts(&[], None)).unwrap();
+        let ids = ids();
+        let scope = Scope::new(facts(&ids, &[], None)).unwrap();
         assert_eq!(scope.consented_accounts(), ["k1".to_string()]);
         assert!(scope.require_consented("k1").is_ok());
         assert_eq!(scope.require_consented("k2"), Err(ScopeError::NotConsented));
@@ -137,19 +153,23 @@ mod tests {
 
     #[test]
     fn permissions_are_checked() {
-        let p = vec![ACCOUNTS_READ.to_string()];
-        let scope = Scope::new(facts(&p, None)).unwrap();
-        assert!(scope.require(ACCOUNTS_READ).is_ok());
+        let ids = ids();
+        let p = [Permission::AccountsRead];
+        let scope = Scope::new(facts(&ids, &p, None)).unwrap();
+        assert!(scope.require(Permission::AccountsRead).is_ok());
         assert_eq!(
-            scope.require(ACCOUNTS_BALANCES_READ),
-            Err(ScopeError::MissingPermission(ACCOUNTS_BALANCES_READ))
+            scope.require(Permission::AccountsBalancesRead),
+            Err(ScopeError::MissingPermission(
+                Permission::AccountsBalancesRead
+            ))
         );
     }
 
     #[test]
     fn brands_must_agree() {
-        let mut f = facts(&[], None);
-        f.consent_brand_id = "other";
+        let ids = ids();
+        let mut f = facts(&ids, &[], None);
+        f.consent_brand_id = &ids.other_brand;
         assert_eq!(Scope::new(f).unwrap_err(), ScopeError::BrandMismatch);
     }
 }

@@ -1,10 +1,13 @@
 //! Pure rules of the Accounts contract: no I/O, unit-tested here.
 
 pub mod consent;
+pub mod discovery;
+pub mod identity;
 pub mod legacy_id;
 pub mod money;
 pub mod month;
 pub mod paging;
 pub mod pii;
 pub mod time;
+pub mod vocabulary;
 pub mod window;

@@ -6,14 +6,13 @@ use super::error::ApiError;
 use super::extract::ContractJson;
 use super::requests::{
     self, AccountListRequest, AccountRequest, Consent, CurrentTransactionsRequest,
-    DiscoveryRequest, RequestMeta, TransactionsRequest,
+    DiscoveryRequest, RequestMeta, StatementAsk, TransactionsRequest,
 };
 use super::responses::*;
-use crate::domain::consent::{
-    ACCOUNTS_BALANCES_READ, ACCOUNTS_OVERDRAFT_LIMITS_READ, ACCOUNTS_READ,
-    ACCOUNTS_TRANSACTIONS_READ, Scope,
-};
+use crate::domain::consent::Scope;
+use crate::domain::discovery;
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{AccountStatus, Permission};
 use crate::domain::window::Statement;
 use crate::domain::{money, time};
 use crate::repo::{OwnedAccount, StatementQuery};
@@ -37,14 +36,6 @@ fn amount(value: Decimal, currency: &str) -> Amount {
     }
 }
 
-fn account_type_label(account_type: &str) -> &'static str {
-    match account_type {
-        "CONTA_DEPOSITO_A_VISTA" => "Conta corrente",
-        "CONTA_POUPANCA" => "Conta poupança",
-        _ => "Conta de pagamento pré-paga",
-    }
-}
-
 pub async fn discover(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<DiscoveryRequest>,
@@ -54,72 +45,46 @@ pub async fn discover(
         .repo
         .discoverable_accounts(&scope.brand_id, &scope.owner)
         .await?;
-    let mut logged_user_name = None;
+    // One name lookup, and only when some account's authorizers need it.
+    let logged_user_name = if accounts
+        .iter()
+        .all(|a| discovery::holds(&a.holders.0, &scope.logged_user))
+    {
+        String::new()
+    } else {
+        state
+            .repo
+            .customer_name(&scope.brand_id, &scope.logged_user)
+            .await?
+            .unwrap_or_default()
+    };
     let single = accounts.len() == 1;
-    let mut resources = Vec::with_capacity(accounts.len());
-    for account in accounts {
-        // Authorizers are people: the CPF holders of the account, and always
-        // the logged user (a company's representative holds no CPF there).
-        let mut authorizers: Vec<Authorizer> = account
-            .holders
-            .0
-            .iter()
-            .filter(|(document, _)| document.len() == 11)
-            .map(|(cpf, name)| Authorizer {
-                cpf: cpf.clone(),
-                name: name.clone(),
-            })
-            .collect();
-        if !authorizers.iter().any(|a| a.cpf == scope.logged_user) {
-            if logged_user_name.is_none() {
-                logged_user_name = Some(
-                    state
-                        .repo
-                        .customer_name(&scope.brand_id, &scope.logged_user)
-                        .await?
-                        .unwrap_or_default(),
-                );
-            }
-            authorizers.insert(
-                0,
-                Authorizer {
-                    cpf: scope.logged_user.clone(),
-                    name: logged_user_name.clone().unwrap_or_default(),
-                },
-            );
-        }
-        let number = format!("{}-{}", account.number, account.check_digit);
-        let label = account_type_label(&account.account_type);
-        let mut resource_name = vec![
-            Caption {
-                key: "name",
-                value: account
-                    .display_name
-                    .unwrap_or_else(|| format!("{label} {number}")),
-            },
-            Caption {
-                key: "accountType",
-                value: label.to_owned(),
-            },
-        ];
-        if let Some(branch) = account.branch_code {
-            resource_name.push(Caption {
-                key: "branch",
-                value: branch,
-            });
-        }
-        resource_name.push(Caption {
-            key: "number",
-            value: number,
-        });
-        resources.push(DiscoveredResource {
-            resource_name,
+    let resources = accounts
+        .into_iter()
+        .map(|account| DiscoveredResource {
+            authorizers: discovery::authorizers(
+                &account.holders.0,
+                &scope.logged_user,
+                &logged_user_name,
+            )
+            .into_iter()
+            .map(|(cpf, name)| Authorizer { cpf, name })
+            .collect(),
+            resource_name: discovery::captions(
+                account.account_type,
+                account.display_name,
+                account.branch_code,
+                &account.number,
+                &account.check_digit,
+            )
+            .into_iter()
+            .map(|(key, value)| Caption { key, value })
+            .collect(),
             resource_legacy_id: account.legacy_id.0,
-            authorizers,
             // A lone account is what the customer came to share.
             default_selected: single,
-        });
-    }
+        })
+        .collect();
     Ok(Json(DiscoveryResponse {
         data: DiscoveryData { resources },
     }))
@@ -132,15 +97,14 @@ pub async fn list(
     let scope = requests::scope(&request.consent, &request.request_meta)?;
     let page = requests::page_request(request.page, request.page_size)?;
     requests::check_pagination_key(request.pagination_key.as_deref())?;
-    scope.require(ACCOUNTS_READ)?;
-    let account_type = request.account_type.map(|t| t.as_str());
+    scope.require(Permission::AccountsRead)?;
     let accounts = state
         .repo
         .consented_accounts(
             &scope.brand_id,
             &scope.owner,
             scope.consented_accounts(),
-            account_type,
+            request.account_type,
         )
         .await?;
     let total = accounts.len() as i64;
@@ -178,7 +142,7 @@ fn consented_key(
     consent: &Consent,
     meta: &RequestMeta,
     account_id: &LegacyId,
-    permission: &'static str,
+    permission: Permission,
 ) -> Result<(Scope, String), ApiError> {
     let scope = requests::scope(consent, meta)?;
     let key = requests::account_key(account_id)?;
@@ -192,14 +156,14 @@ fn not_owned() -> ApiError {
 }
 
 /// Only available accounts are shared; the others answer their status.
-fn require_available(status: &str) -> Result<(), ApiError> {
+fn require_available(status: AccountStatus) -> Result<(), ApiError> {
     match status {
-        "AVAILABLE" => Ok(()),
-        "TEMPORARILY_UNAVAILABLE" => Err(ApiError::forbidden(
+        AccountStatus::Available => Ok(()),
+        AccountStatus::TemporarilyUnavailable => Err(ApiError::forbidden(
             "STATUS_RESOURCE_TEMPORARY_UNAVAILABLE",
             "the account is temporarily unavailable",
         )),
-        _ => Err(ApiError::forbidden(
+        AccountStatus::Unavailable => Err(ApiError::forbidden(
             "STATUS_RESOURCE_UNAVAILABLE",
             "the account is unavailable",
         )),
@@ -213,7 +177,7 @@ async fn consented_account(
     consent: &Consent,
     meta: &RequestMeta,
     account_id: &LegacyId,
-    permission: &'static str,
+    permission: Permission,
 ) -> Result<OwnedAccount, ApiError> {
     let (scope, key) = consented_key(consent, meta, account_id, permission)?;
     let account = state
@@ -221,7 +185,7 @@ async fn consented_account(
         .owned_account(&scope.brand_id, &scope.owner, &key)
         .await?
         .ok_or_else(not_owned)?;
-    require_available(&account.status)?;
+    require_available(account.status)?;
     Ok(account)
 }
 
@@ -234,7 +198,7 @@ pub async fn find(
         &request.consent,
         &request.request_meta,
         &request.account_id,
-        ACCOUNTS_READ,
+        Permission::AccountsRead,
     )
     .await?;
     Ok(Json(Envelope {
@@ -259,14 +223,14 @@ pub async fn balances(
         &request.consent,
         &request.request_meta,
         &request.account_id,
-        ACCOUNTS_BALANCES_READ,
+        Permission::AccountsBalancesRead,
     )?;
     let owned = state
         .repo
         .owned_balances(&scope.brand_id, &scope.owner, &key)
         .await?
         .ok_or_else(not_owned)?;
-    require_available(&owned.status)?;
+    require_available(owned.status)?;
     let balances = owned.record.ok_or_else(|| {
         ApiError::resource_not_found("no balances have been loaded for this account")
     })?;
@@ -290,14 +254,14 @@ pub async fn overdraft_limits(
         &request.consent,
         &request.request_meta,
         &request.account_id,
-        ACCOUNTS_OVERDRAFT_LIMITS_READ,
+        Permission::AccountsOverdraftLimitsRead,
     )?;
     let owned = state
         .repo
         .owned_overdraft_limits(&scope.brand_id, &scope.owner, &key)
         .await?
         .ok_or_else(not_owned)?;
-    require_available(&owned.status)?;
+    require_available(owned.status)?;
     let data = match owned.record {
         Some(limits) => {
             let currency = &limits.currency;
@@ -319,90 +283,53 @@ pub async fn overdraft_limits(
     }))
 }
 
-/// What both statement operations ask for, once their bodies are read.
-struct StatementRequest<'a> {
-    kind: Statement,
-    consent: &'a Consent,
-    meta: &'a RequestMeta,
-    account_id: &'a LegacyId,
-    page: Option<i64>,
-    page_size: Option<i64>,
-    from: Option<&'a str>,
-    to: Option<&'a str>,
-    credit_debit: Option<requests::CreditDebit>,
-    pagination_key: Option<&'a str>,
-    from_field: &'static str,
-    to_field: &'static str,
-}
-
 pub async fn transactions(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<TransactionsRequest>,
 ) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
-    statement(
+    let ask = request.ask()?;
+    let account = consented_account(
         &state,
-        StatementRequest {
-            kind: Statement::Full,
-            consent: &request.consent,
-            meta: &request.request_meta,
-            account_id: &request.account_id,
-            page: request.page,
-            page_size: request.page_size,
-            from: request.from_booking_date.as_deref(),
-            to: request.to_booking_date.as_deref(),
-            credit_debit: request.credit_debit_indicator,
-            pagination_key: request.pagination_key.as_deref(),
-            from_field: "fromBookingDate",
-            to_field: "toBookingDate",
-        },
+        &request.consent,
+        &request.request_meta,
+        &request.account_id,
+        Permission::AccountsTransactionsRead,
     )
-    .await
+    .await?;
+    statement(&state, Statement::Full, &account, ask).await
 }
 
 pub async fn current_transactions(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<CurrentTransactionsRequest>,
 ) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
-    let (from, to) = request.bounds()?;
-    statement(
-        &state,
-        StatementRequest {
-            kind: Statement::Current,
-            consent: &request.consent,
-            meta: &request.request_meta,
-            account_id: &request.account_id,
-            page: request.page,
-            page_size: request.page_size,
-            from,
-            to,
-            credit_debit: request.credit_debit_indicator,
-            pagination_key: request.pagination_key.as_deref(),
-            from_field: "fromBookingDateMaxLimited",
-            to_field: "toBookingDateMaxLimited",
-        },
-    )
-    .await
-}
-
-async fn statement(
-    state: &AppState,
-    request: StatementRequest<'_>,
-) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
-    let page = requests::page_request(request.page, request.page_size)?;
-    requests::check_pagination_key(request.pagination_key)?;
-    let from = requests::booking_date(request.from_field, request.from)?;
-    let to = requests::booking_date(request.to_field, request.to)?;
+    let ask = request.ask()?;
     let account = consented_account(
-        state,
-        request.consent,
-        request.meta,
-        request.account_id,
-        ACCOUNTS_TRANSACTIONS_READ,
+        &state,
+        &request.consent,
+        &request.request_meta,
+        &request.account_id,
+        Permission::AccountsTransactionsRead,
     )
     .await?;
+    statement(&state, Statement::Current, &account, ask).await
+}
+
+/// A page of the account's statement, in the window `kind` allows.
+async fn statement(
+    state: &AppState,
+    kind: Statement,
+    account: &OwnedAccount,
+    ask: StatementAsk,
+) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
+    let StatementAsk {
+        page,
+        from,
+        to,
+        credit_debit,
+    } = ask;
     let now = state.now();
-    let window = request
-        .kind
+    let window = kind
         .window(from, to, time::brasilia_date(now))
         .map_err(|error| {
             ApiError::unprocessable("INVALID_BOOKING_DATE_WINDOW", error.to_string())
@@ -414,7 +341,7 @@ async fn statement(
             account_id: account.id,
             from: window.from,
             to: window.to,
-            credit_debit: request.credit_debit.map(|c| c.as_str()),
+            credit_debit,
             // One more than the page tells whether another page follows.
             limit: size + 1,
             offset: page.offset(),

@@ -6,8 +6,9 @@
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ContractJson, parse_value};
-use super::requests::{RequestMeta, check_brand_id, is_digits};
+use super::requests::RequestMeta;
 use super::responses::{CheckAccountHolderData, CheckAccountHolderResponse};
+use crate::domain::identity::{BrandId, Cnpj, Cpf, Document};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -16,9 +17,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HolderQuery {
-    logged_user_document: String,
+    logged_user_document: Cpf,
     #[serde(default, deserialize_with = "super::requests::present")]
-    business_entity_document: Option<String>,
+    business_entity_document: Option<Cnpj>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,7 +49,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Api
 }
 
 fn is_uuid(text: &str) -> bool {
-    !text.starts_with("localID:") && super::requests::is_correlation_id(text)
+    !text.starts_with("localID:") && super::correlation::is_correlation_id(text)
 }
 
 pub async fn check_account_holder(
@@ -66,13 +67,12 @@ pub async fn check_account_holder(
     let is_revision_4 = body.get("requestBody").is_some();
     let (query, brand_id) = if is_revision_4 {
         let body: Revision4Body = parse_value(body)?;
-        if !super::requests::is_correlation_id(&body.request_meta.correlation_id) {
+        if !super::correlation::is_correlation_id(&body.request_meta.correlation_id) {
             return Err(ApiError::invalid_field(
                 "requestMeta.correlationId: must be a UUID, optionally prefixed by localID:",
             ));
         }
-        check_brand_id("requestMeta.brandId", &body.request_meta.brand_id)?;
-        if brand_header.is_some_and(|brand| brand != body.request_meta.brand_id) {
+        if brand_header.is_some_and(|brand| brand != body.request_meta.brand_id.as_str()) {
             return Err(ApiError::invalid_field(format!(
                 "{BRAND_HEADER}: differs from requestMeta.brandId"
             )));
@@ -82,34 +82,21 @@ pub async fn check_account_holder(
         let body: Revision1Body = parse_value(body)?;
         let brand = brand_header
             .ok_or_else(|| ApiError::missing_header(format!("{BRAND_HEADER} is required")))?;
-        check_brand_id(BRAND_HEADER, brand)?;
+        let brand = BrandId::parse(brand)
+            .map_err(|rule| ApiError::invalid_field(format!("{BRAND_HEADER}: {rule}")))?;
         if correlation_header.is_none() {
             return Err(ApiError::missing_header(format!(
                 "{CORRELATION_HEADER} is required"
             )));
         }
-        (body.data, brand.to_owned())
+        (body.data, brand)
     };
-    let data_path = if is_revision_4 {
-        "requestBody.data"
-    } else {
-        "data"
+    // A company's accounts are the company's, not its representative's.
+    let document: Document = match query.business_entity_document {
+        Some(cnpj) => cnpj.into(),
+        None => query.logged_user_document.into(),
     };
-    if !is_digits(&query.logged_user_document, 11) {
-        return Err(ApiError::invalid_field(format!(
-            "{data_path}.loggedUserDocument: must be a CPF of 11 digits"
-        )));
-    }
-    let document = match &query.business_entity_document {
-        Some(cnpj) if !is_digits(cnpj, 14) => {
-            return Err(ApiError::invalid_field(format!(
-                "{data_path}.businessEntityDocument: must be a CNPJ of 14 digits"
-            )));
-        }
-        Some(cnpj) => cnpj,
-        None => &query.logged_user_document,
-    };
-    let is_account_holder = state.repo.is_account_holder(&brand_id, document).await?;
+    let is_account_holder = state.repo.is_account_holder(&brand_id, &document).await?;
     Ok(Json(CheckAccountHolderResponse {
         data: CheckAccountHolderData { is_account_holder },
     }))

@@ -1,10 +1,13 @@
 //! Request bodies of the contract, and the checks serde cannot express
 //! (patterns, lengths, item counts). Every failure names the field.
 
+use super::correlation::is_correlation_id;
 use super::error::ApiError;
 use crate::domain::consent::{ConsentFacts, Scope};
+use crate::domain::identity::{BrandId, Cnpj, Cpf};
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::paging::PageRequest;
+use crate::domain::vocabulary::{AccountType, CreditDebit, Permission, ResourceType};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
@@ -16,7 +19,7 @@ pub struct Consent {
     pub auth_extra_data: Option<Vec<ExtraData>>,
     #[serde(default, deserialize_with = "present")]
     pub consent_owner: Option<Vec<ExtraData>>,
-    pub brand_id: String,
+    pub brand_id: BrandId,
     pub creation_date_time: String,
     pub tpp: Tpp,
     pub external_id: String,
@@ -27,7 +30,7 @@ pub struct Consent {
     pub resources: Option<Vec<Resource>>,
     #[serde(default, deserialize_with = "present")]
     pub expiration_date_time: Option<String>,
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
 }
 
 /// Items of `authExtraData` / `consentOwner` (extra fields allowed).
@@ -46,19 +49,26 @@ pub struct Tpp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoggedUser {
-    pub document: Document,
+    pub document: PersonDocument,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessDocument {
-    pub document: Document,
+    pub document: CompanyDocument,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Document {
-    pub identification: String,
+pub struct PersonDocument {
+    pub identification: Cpf,
+    pub rel: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyDocument {
+    pub identification: Cnpj,
     pub rel: String,
 }
 
@@ -66,7 +76,7 @@ pub struct Document {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Resource {
     #[serde(rename = "type")]
-    pub resource_type: String,
+    pub resource_type: ResourceType,
     pub resource_legacy_id: LegacyId,
     #[serde(default, deserialize_with = "present")]
     pub authorizers: Option<Vec<Authorizer>>,
@@ -81,7 +91,7 @@ pub struct Resource {
 
 #[derive(Debug, Deserialize)]
 pub struct Authorizer {
-    pub cpf: String,
+    pub cpf: Cpf,
     #[allow(dead_code)]
     pub name: String,
 }
@@ -90,9 +100,9 @@ pub struct Authorizer {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestMeta {
-    #[serde(deserialize_with = "super::telemetry::correlation_id_from_body")]
+    #[serde(deserialize_with = "super::correlation::correlation_id_from_body")]
     pub correlation_id: String,
-    pub brand_id: String,
+    pub brand_id: BrandId,
 }
 
 /// `/account-discovery`.
@@ -175,97 +185,6 @@ pub struct CurrentTransactionsRequest {
     pub pagination_key: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AccountType {
-    ContaDepositoAVista,
-    ContaPoupanca,
-    ContaPagamentoPrePaga,
-}
-
-impl AccountType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountType::ContaDepositoAVista => "CONTA_DEPOSITO_A_VISTA",
-            AccountType::ContaPoupanca => "CONTA_POUPANCA",
-            AccountType::ContaPagamentoPrePaga => "CONTA_PAGAMENTO_PRE_PAGA",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum CreditDebit {
-    #[serde(rename = "CREDITO")]
-    Credit,
-    #[serde(rename = "DEBITO")]
-    Debit,
-}
-
-impl CreditDebit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CreditDebit::Credit => "CREDITO",
-            CreditDebit::Debit => "DEBITO",
-        }
-    }
-}
-
-/// The contract's resource types of `consent.resources[].type`.
-const RESOURCE_TYPES: [&str; 12] = [
-    "ACCOUNT",
-    "CREDIT_CARD_ACCOUNT",
-    "LOAN",
-    "FINANCING",
-    "UNARRANGED_ACCOUNT_OVERDRAFT",
-    "INVOICE_FINANCING",
-    "PAYMENT",
-    "BANK_FIXED_INCOME",
-    "CREDIT_FIXED_INCOME",
-    "VARIABLE_INCOME",
-    "TREASURE_TITLE",
-    "FUND",
-];
-
-/// The contract's permission names (spellings included).
-const PERMISSIONS: [&str; 36] = [
-    "ACCOUNTS_READ",
-    "ACCOUNTS_BALANCES_READ",
-    "ACCOUNTS_TRANSACTIONS_READ",
-    "ACCOUNTS_OVERDRAFT_LIMITS_READ",
-    "CREDIT_CARDS_ACCOUNTS_READ",
-    "CREDIT_CARDS_ACCOUNTS_BILLS_READ",
-    "CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ",
-    "CREDIT_CARDS_ACCOUNTS_LIMITS_READ",
-    "CREDIT_CARDS_ACCOUNTS_TRANSACTIONS_READ",
-    "CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ",
-    "CUSTOMERS_PERSONAL_ADITTIONALINFO_READ",
-    "CUSTOMERS_BUSINESS_IDENTIFICATIONS_READ",
-    "CUSTOMERS_BUSINESS_ADITTIONALINFO_READ",
-    "FINANCINGS_READ",
-    "FINANCINGS_SCHEDULED_INSTALMENTS_READ",
-    "FINANCINGS_PAYMENTS_READ",
-    "FINANCINGS_WARRANTIES_READ",
-    "INVOICE_FINANCINGS_READ",
-    "INVOICE_FINANCINGS_SCHEDULED_INSTALMENTS_READ",
-    "INVOICE_FINANCINGS_PAYMENTS_READ",
-    "INVOICE_FINANCINGS_WARRANTIES_READ",
-    "LOANS_READ",
-    "LOANS_SCHEDULED_INSTALMENTS_READ",
-    "LOANS_PAYMENTS_READ",
-    "LOANS_WARRANTIES_READ",
-    "UNARRANGED_ACCOUNTS_OVERDRAFT_READ",
-    "UNARRANGED_ACCOUNTS_OVERDRAFT_SCHEDULED_INSTALMENTS_READ",
-    "UNARRANGED_ACCOUNTS_OVERDRAFT_PAYMENTS_READ",
-    "UNARRANGED_ACCOUNTS_OVERDRAFT_WARRANTIES_READ",
-    "BANK_FIXED_INCOMES_READ",
-    "CREDIT_FIXED_INCOMES_READ",
-    "FUNDS_READ",
-    "VARIABLE_INCOMES_READ",
-    "TREASURE_TITLES_READ",
-    "EXCHANGES_READ",
-    "RESOURCES_READ",
-];
-
 /// For optional fields: absent is `None`, but `null` is not a value the
 /// contract allows for any of them, so it is refused like any wrong type.
 pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -280,10 +199,6 @@ fn invalid(field: &str, rule: &str) -> ApiError {
     ApiError::invalid_field(format!("{field}: {rule}"))
 }
 
-pub fn is_digits(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn is_upper_letters(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| b.is_ascii_uppercase())
 }
@@ -296,22 +211,6 @@ fn check_max_chars(field: &str, text: &str, max: usize) -> Result<(), ApiError> 
         ));
     }
     Ok(())
-}
-
-/// `brandId`: 1 to 50 characters. The brand is looked up in PostgreSQL, whose
-/// text cannot hold U+0000: a brand id with one is malformed, not unknown (as
-/// a query parameter it would fail the query, a 500).
-pub fn check_brand_id(field: &str, brand_id: &str) -> Result<(), ApiError> {
-    if brand_id.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if brand_id.contains('\0') {
-        return Err(invalid(
-            field,
-            "must not contain the NUL character (U+0000)",
-        ));
-    }
-    check_max_chars(field, brand_id, 50)
 }
 
 /// The consent's UTC timestamps: `YYYY-MM-DDTHH:MM:SSZ`, at most 20 characters.
@@ -329,17 +228,6 @@ fn check_utc_timestamp(field: &str, text: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `^(localID:)?<uuid>$`, the contract's correlation id.
-pub fn is_correlation_id(text: &str) -> bool {
-    let uuid = text.strip_prefix("localID:").unwrap_or(text);
-    let groups: Vec<&str> = uuid.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn check_legacy_id(field: &str, id: &LegacyId) -> Result<(), ApiError> {
     id.validate().map_err(|rule| invalid(field, &rule))
 }
@@ -352,89 +240,51 @@ impl RequestMeta {
                 "must be a UUID, optionally prefixed by localID:",
             ));
         }
-        check_brand_id("requestMeta.brandId", &self.brand_id)
+        Ok(())
     }
 }
 
 impl Consent {
     fn validate(&self) -> Result<(), ApiError> {
-        check_brand_id("consent.brandId", &self.brand_id)?;
         check_utc_timestamp("consent.creationDateTime", &self.creation_date_time)?;
         if let Some(expiration) = &self.expiration_date_time {
             check_utc_timestamp("consent.expirationDateTime", expiration)?;
         }
         check_max_chars("consent.tpp.name", &self.tpp.name, 100)?;
         check_max_chars("consent.externalId", &self.external_id, 100)?;
-        let user = &self.logged_user.document;
-        if !is_digits(&user.identification, 11) {
-            return Err(invalid(
-                "consent.loggedUser.document.identification",
-                "must be a CPF of 11 digits",
-            ));
-        }
-        if !is_upper_letters(&user.rel, 3) {
+        if !is_upper_letters(&self.logged_user.document.rel, 3) {
             return Err(invalid(
                 "consent.loggedUser.document.rel",
                 "must be 3 capital letters, e.g. CPF",
             ));
         }
-        if let Some(business) = &self.business_document_type {
-            if !is_digits(&business.document.identification, 14) {
-                return Err(invalid(
-                    "consent.businessDocumentType.document.identification",
-                    "must be a CNPJ of 14 digits",
-                ));
-            }
-            if !is_upper_letters(&business.document.rel, 4) {
-                return Err(invalid(
-                    "consent.businessDocumentType.document.rel",
-                    "must be 4 capital letters, e.g. CNPJ",
-                ));
-            }
+        if let Some(business) = &self.business_document_type
+            && !is_upper_letters(&business.document.rel, 4)
+        {
+            return Err(invalid(
+                "consent.businessDocumentType.document.rel",
+                "must be 4 capital letters, e.g. CNPJ",
+            ));
         }
         if let Some(resources) = &self.resources {
             if resources.len() > 1000 {
                 return Err(invalid("consent.resources", "must have at most 1000 items"));
             }
             for (i, resource) in resources.iter().enumerate() {
-                if !RESOURCE_TYPES.contains(&resource.resource_type.as_str()) {
-                    return Err(invalid(
-                        &format!("consent.resources[{i}].type"),
-                        "is not a resource type of the contract",
-                    ));
-                }
                 check_legacy_id(
                     &format!("consent.resources[{i}].resourceLegacyId"),
                     &resource.resource_legacy_id,
                 )?;
-                if let Some(authorizers) = &resource.authorizers {
-                    if authorizers.is_empty() {
-                        return Err(invalid(
-                            &format!("consent.resources[{i}].authorizers"),
-                            "must not be empty",
-                        ));
-                    }
-                    if let Some(j) = authorizers.iter().position(|a| !is_digits(&a.cpf, 11)) {
-                        return Err(invalid(
-                            &format!("consent.resources[{i}].authorizers[{j}].cpf"),
-                            "must be a CPF of 11 digits",
-                        ));
-                    }
+                if resource.authorizers.as_ref().is_some_and(Vec::is_empty) {
+                    return Err(invalid(
+                        &format!("consent.resources[{i}].authorizers"),
+                        "must not be empty",
+                    ));
                 }
             }
         }
         if !(1..=30).contains(&self.permissions.len()) {
             return Err(invalid("consent.permissions", "must have 1 to 30 items"));
-        }
-        if let Some(i) = self
-            .permissions
-            .iter()
-            .position(|p| !PERMISSIONS.contains(&p.as_str()))
-        {
-            return Err(invalid(
-                &format!("consent.permissions[{i}]"),
-                "is not a permission of the contract",
-            ));
         }
         Ok(())
     }
@@ -448,12 +298,7 @@ pub fn scope(consent: &Consent, meta: &RequestMeta) -> Result<Scope, ApiError> {
         .resources
         .iter()
         .flatten()
-        .map(|r| {
-            (
-                r.resource_type.as_str(),
-                r.resource_legacy_id.canonical_key(),
-            )
-        })
+        .map(|r| (r.resource_type, r.resource_legacy_id.canonical_key()))
         .collect();
     Ok(Scope::new(ConsentFacts {
         request_brand_id: &meta.brand_id,
@@ -462,7 +307,7 @@ pub fn scope(consent: &Consent, meta: &RequestMeta) -> Result<Scope, ApiError> {
         business_cnpj: consent
             .business_document_type
             .as_ref()
-            .map(|b| b.document.identification.as_str()),
+            .map(|b| &b.document.identification),
         permissions: &consent.permissions,
         resources,
     })?)
@@ -501,10 +346,63 @@ pub fn booking_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>
     .transpose()
 }
 
+/// What a statement request asks for, each field checked and typed; the
+/// window itself is checked against today by `domain::window`.
+pub struct StatementAsk {
+    pub page: PageRequest,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub credit_debit: Option<CreditDebit>,
+}
+
+/// The checks both statement requests share, with their fields' names.
+fn statement_ask(
+    page: Option<i64>,
+    page_size: Option<i64>,
+    pagination_key: Option<&str>,
+    (from_field, from): (&str, Option<&str>),
+    (to_field, to): (&str, Option<&str>),
+    credit_debit: Option<CreditDebit>,
+) -> Result<StatementAsk, ApiError> {
+    let page = page_request(page, page_size)?;
+    check_pagination_key(pagination_key)?;
+    Ok(StatementAsk {
+        page,
+        from: booking_date(from_field, from)?,
+        to: booking_date(to_field, to)?,
+        credit_debit,
+    })
+}
+
+impl TransactionsRequest {
+    pub fn ask(&self) -> Result<StatementAsk, ApiError> {
+        statement_ask(
+            self.page,
+            self.page_size,
+            self.pagination_key.as_deref(),
+            ("fromBookingDate", self.from_booking_date.as_deref()),
+            ("toBookingDate", self.to_booking_date.as_deref()),
+            self.credit_debit_indicator,
+        )
+    }
+}
+
 impl CurrentTransactionsRequest {
+    pub fn ask(&self) -> Result<StatementAsk, ApiError> {
+        let (from, to) = self.bounds()?;
+        statement_ask(
+            self.page,
+            self.page_size,
+            self.pagination_key.as_deref(),
+            ("fromBookingDateMaxLimited", from),
+            ("toBookingDateMaxLimited", to),
+            self.credit_debit_indicator,
+        )
+    }
+
     /// The bounds under either revision's names; the same bound sent under
     /// both names must agree.
-    pub fn bounds(&self) -> Result<(Option<&str>, Option<&str>), ApiError> {
+    fn bounds(&self) -> Result<(Option<&str>, Option<&str>), ApiError> {
         fn either<'a>(
             old: &'a Option<String>,
             new: &'a Option<String>,
@@ -535,30 +433,6 @@ impl CurrentTransactionsRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn correlation_ids() {
-        assert!(is_correlation_id("97623ed1-4732-4bf2-8d4b-ae7aced5443b"));
-        assert!(is_correlation_id(
-            "localID:97623ED1-4732-4bf2-8d4b-ae7aced5443b"
-        ));
-        assert!(!is_correlation_id("97623ed1-4732-4bf2-8d4b-ae7aced5443"));
-        assert!(!is_correlation_id(
-            "localid:97623ed1-4732-4bf2-8d4b-ae7aced5443b"
-        ));
-        assert!(!is_correlation_id("97623ed147324bf28d4bae7aced5443b"));
-        assert!(!is_correlation_id("g7623ed1-4732-4bf2-8d4b-ae7aced5443b"));
-    }
-
-    #[test]
-    fn brand_ids() {
-        assert!(check_brand_id("b", "cbanco").is_ok());
-        assert!(check_brand_id("b", &"ç".repeat(50)).is_ok());
-        assert!(check_brand_id("b", &"ç".repeat(51)).is_err());
-        assert!(check_brand_id("b", "").is_err());
-        let nul = check_brand_id("b", "cbanco\0").unwrap_err();
-        assert_eq!(nul.detail, "b: must not contain the NUL character (U+0000)");
-    }
 
     #[test]
     fn utc_timestamps() {

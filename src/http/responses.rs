@@ -1,7 +1,11 @@
 //! Response bodies of the contract. Money is rendered by
 //! `domain::money::render`, date-times by `domain::time`.
 
+use crate::domain::identity::Cpf;
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{
+    AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType, TransactionType,
+};
 use serde::Serialize;
 
 /// `Meta`: counts of a list, or of a single resource.
@@ -54,7 +58,7 @@ pub struct Caption {
 
 #[derive(Debug, Serialize)]
 pub struct Authorizer {
-    pub cpf: String,
+    pub cpf: Cpf,
     pub name: String,
 }
 
@@ -65,7 +69,7 @@ pub struct AccountData {
     pub brand_name: String,
     pub company_cnpj: String,
     #[serde(rename = "type")]
-    pub account_type: String,
+    pub account_type: AccountType,
     pub compe_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_code: Option<String>,
@@ -84,8 +88,8 @@ pub struct AccountIdentificationData {
     pub number: String,
     pub check_digit: String,
     #[serde(rename = "type")]
-    pub account_type: String,
-    pub subtype: String,
+    pub account_type: AccountType,
+    pub subtype: AccountSubtype,
     pub currency: String,
 }
 
@@ -124,17 +128,17 @@ pub struct AccountOverdraftLimitsData {
 #[serde(rename_all = "camelCase")]
 pub struct AccountTransactionsData {
     pub transaction_id: LegacyId,
-    pub completed_authorised_payment_type: String,
-    pub credit_debit_type: String,
+    pub completed_authorised_payment_type: PaymentStatus,
+    pub credit_debit_type: CreditDebit,
     pub transaction_name: String,
     #[serde(rename = "type")]
-    pub transaction_type: String,
+    pub transaction_type: TransactionType,
     pub transaction_amount: Amount,
     pub transaction_date_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partie_cnpj_cpf: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_person_type: Option<String>,
+    pub partie_person_type: Option<PersonType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partie_compe_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,31 +1,21 @@
 //! What every request leaves behind: a span carrying its operation and
-//! correlation id (so each line it causes carries them too), one completion
-//! line, and its count and latency in [`Metrics`]; and `/metrics`.
-//!
-//! The correlation id is `requestMeta.correlationId` when the body carries
-//! one (recorded by [`correlation_id_from_body`] as the body is parsed, so
-//! the body is read once), otherwise the `x-correlation-id` header,
-//! otherwise one generated here (`contas-` and 16 hex digits) so that the
-//! lines of a request without an id still belong together. The body is
-//! parsed before any line is written, so a request's lines agree.
+//! correlation id (so each line it causes carries them too; see
+//! [`super::correlation`]), one completion line, and its count and latency
+//! in [`Metrics`]; and `/metrics`. The body is parsed before any line is
+//! written, so a request's lines agree.
 
 use super::AppState;
 use super::commons::CORRELATION_HEADER;
+use super::correlation::{GeneratedId, sanitize_correlation_id};
 use super::error::{ApiError, ErrorCode};
 use crate::metrics::{Metrics, UNMATCHED};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer};
-use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{Instrument, Span, field};
-
-/// Longest correlation id logged; the contract's is 44 characters.
-pub const MAX_CORRELATION_ID_CHARS: usize = 100;
 
 /// The span, count and completion line of a request (outermost layer, so
 /// its latency covers the whole answer, errors and panics included).
@@ -164,57 +154,6 @@ pub async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
     response
 }
 
-/// Deserializes `requestMeta.correlationId` and makes it the current
-/// request's correlation id.
-pub fn correlation_id_from_body<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<String, D::Error> {
-    let id = String::deserialize(deserializer)?;
-    Span::current().record("correlation_id", sanitize_correlation_id(&id).as_ref());
-    Ok(id)
-}
-
-/// A caller's id made safe to log: at most [`MAX_CORRELATION_ID_CHARS`],
-/// and only letters, digits and `-_.:/+=@` (anything else becomes `_`), so
-/// it can neither break a line nor smuggle one in.
-pub fn sanitize_correlation_id(id: &str) -> Cow<'_, str> {
-    fn allowed(c: char) -> bool {
-        c.is_ascii_alphanumeric() || "-_.:/+=@".contains(c)
-    }
-    if id.len() <= MAX_CORRELATION_ID_CHARS && id.chars().all(allowed) {
-        return Cow::Borrowed(id);
-    }
-    Cow::Owned(
-        id.chars()
-            .take(MAX_CORRELATION_ID_CHARS)
-            .map(|c| if allowed(c) { c } else { '_' })
-            .collect(),
-    )
-}
-
-/// An id for a request that brought none: unique within the process (a
-/// counter) and, by its random-ish start, across restarts.
-struct GeneratedId(u64);
-
-impl GeneratedId {
-    fn next() -> Self {
-        static NEXT: std::sync::LazyLock<AtomicU64> = std::sync::LazyLock::new(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos() as u64;
-            AtomicU64::new(nanos ^ (u64::from(std::process::id()) << 40))
-        });
-        GeneratedId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
-impl std::fmt::Display for GeneratedId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "contas-{:016x}", self.0)
-    }
-}
-
 /// `GET /metrics`: Prometheus text format 0.0.4.
 /// How long a scrape waits for the brands' feed times.
 const FEED_TIMES_WAIT: Duration = Duration::from_millis(250);
@@ -238,39 +177,4 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn correlation_ids_are_bounded_and_cleaned() {
-        let contract = "localID:97623ed1-4732-4bf2-8d4b-ae7aced5443b";
-        assert!(matches!(
-            sanitize_correlation_id(contract),
-            Cow::Borrowed(_)
-        ));
-        assert_eq!(
-            sanitize_correlation_id("a\"b\n{\"level\":\"x\"} ç"),
-            "a_b___level_:_x____"
-        );
-        assert_eq!(
-            sanitize_correlation_id(&"x".repeat(500)).len(),
-            MAX_CORRELATION_ID_CHARS
-        );
-    }
-
-    #[test]
-    fn generated_ids_differ() {
-        let (a, b) = (
-            GeneratedId::next().to_string(),
-            GeneratedId::next().to_string(),
-        );
-        assert_ne!(a, b);
-        assert!(
-            a.starts_with("contas-") && a.len() == "contas-".len() + 16,
-            "{a}"
-        );
-    }
 }

@@ -339,7 +339,7 @@ fn render_feeds(out: &mut String, feeds: &[FeedTimes]) {
         let _ = writeln!(
             out,
             "contas_import_last_success_timestamp_seconds{{brand=\"{}\"}} {}",
-            escape(&feed.brand_id),
+            escape(feed.brand_id.as_str()),
             unix_seconds(feed.last_import_at)
         );
     }
@@ -354,7 +354,7 @@ fn render_feeds(out: &mut String, feeds: &[FeedTimes]) {
             let _ = writeln!(
                 out,
                 "contas_balance_last_update_timestamp_seconds{{brand=\"{}\"}} {}",
-                escape(&feed.brand_id),
+                escape(feed.brand_id.as_str()),
                 unix_seconds(at)
             );
         }
@@ -507,12 +507,12 @@ mod tests {
         let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
         let feeds = [
             FeedTimes {
-                brand_id: "banco \"x\"".to_owned(),
+                brand_id: "banco \"x\"".parse().unwrap(),
                 last_import_at: at("2026-12-02T06:00:00.250Z"),
                 newest_balance_at: Some(at("2026-12-02T05:59:00Z")),
             },
             FeedTimes {
-                brand_id: "y".to_owned(),
+                brand_id: "y".parse().unwrap(),
                 last_import_at: at("2026-12-01T06:00:00Z"),
                 newest_balance_at: None,
             },

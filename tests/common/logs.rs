@@ -71,7 +71,14 @@ pub fn lines() -> Vec<String> {
 /// object or held personal data.
 pub fn assert_clean() {
     if let Some(capture) = CAPTURE.get() {
-        let problems = capture.problems.lock().unwrap();
+        // Copied out, so that the failing assertion does not poison the
+        // lock: every later test of the binary then reports the same
+        // problem lines instead of a poisoned mutex.
+        let problems = capture
+            .problems
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         assert!(
             problems.is_empty(),
             "captured log lines break the log rules:\n{}",

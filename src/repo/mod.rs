@@ -1,8 +1,15 @@
 //! The store's queries, and nothing else: scoping rules arrive as parameters
 //! (brand, owner document, consented keys) and every query applies them.
 
+mod codec;
+
 use crate::db::{PoolStatus, QueryPool};
+use crate::domain::identity::{BrandId, Cpf, Document};
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{
+    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType,
+    TransactionType,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -69,7 +76,7 @@ pub const CONSENTED_ACCOUNTS: &str = "
 /// When a brand's feed last arrived, and the newest balance time it stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedTimes {
-    pub brand_id: String,
+    pub brand_id: BrandId,
     pub last_import_at: DateTime<Utc>,
     pub newest_balance_at: Option<DateTime<Utc>>,
 }
@@ -84,13 +91,13 @@ pub struct Repository {
 pub struct DiscoverableAccount {
     pub legacy_id: Json<LegacyId>,
     #[sqlx(rename = "type")]
-    pub account_type: String,
+    pub account_type: AccountType,
     pub branch_code: Option<String>,
     pub number: String,
     pub check_digit: String,
     pub display_name: Option<String>,
     /// (document, name) of every holder, by document.
-    pub holders: Json<Vec<(String, String)>>,
+    pub holders: Json<Vec<(Document, String)>>,
 }
 
 /// A row of `/accounts`.
@@ -98,7 +105,7 @@ pub struct DiscoverableAccount {
 pub struct ListedAccount {
     pub legacy_id: Json<LegacyId>,
     #[sqlx(rename = "type")]
-    pub account_type: String,
+    pub account_type: AccountType,
     pub compe_code: String,
     pub branch_code: Option<String>,
     pub number: String,
@@ -111,10 +118,10 @@ pub struct ListedAccount {
 #[derive(sqlx::FromRow)]
 pub struct OwnedAccount {
     pub id: i64,
-    pub status: String,
+    pub status: AccountStatus,
     #[sqlx(rename = "type")]
-    pub account_type: String,
-    pub subtype: String,
+    pub account_type: AccountType,
+    pub subtype: AccountSubtype,
     pub compe_code: String,
     pub branch_code: Option<String>,
     pub number: String,
@@ -125,13 +132,13 @@ pub struct OwnedAccount {
 /// An account of the owner's status, beside one of its records (absent
 /// when none is loaded).
 pub struct Owned<T> {
-    pub status: String,
+    pub status: AccountStatus,
     pub record: Option<T>,
 }
 
 #[derive(sqlx::FromRow)]
 struct OwnedBalancesRow {
-    status: String,
+    status: AccountStatus,
     available_amount: Option<Decimal>,
     blocked_amount: Option<Decimal>,
     automatically_invested_amount: Option<Decimal>,
@@ -141,7 +148,7 @@ struct OwnedBalancesRow {
 
 #[derive(sqlx::FromRow)]
 struct OwnedLimitsRow {
-    status: String,
+    status: AccountStatus,
     overdraft_contracted_limit: Option<Decimal>,
     overdraft_used_limit: Option<Decimal>,
     unarranged_overdraft_amount: Option<Decimal>,
@@ -166,16 +173,16 @@ pub struct OverdraftLimits {
 #[derive(sqlx::FromRow)]
 pub struct StatementEntry {
     pub transaction_id: Json<LegacyId>,
-    pub completed_authorised_payment_type: String,
-    pub credit_debit_type: String,
+    pub completed_authorised_payment_type: PaymentStatus,
+    pub credit_debit_type: CreditDebit,
     pub transaction_name: String,
     #[sqlx(rename = "type")]
-    pub transaction_type: String,
+    pub transaction_type: TransactionType,
     pub amount: Decimal,
     pub currency: String,
     pub transaction_date_time: DateTime<Utc>,
     pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<String>,
+    pub partie_person_type: Option<PersonType>,
     pub partie_compe_code: Option<String>,
     pub partie_branch_code: Option<String>,
     pub partie_number: Option<String>,
@@ -183,11 +190,11 @@ pub struct StatementEntry {
 }
 
 /// Which entries of an account's statement to read.
-pub struct StatementQuery<'a> {
+pub struct StatementQuery {
     pub account_id: i64,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub credit_debit: Option<&'a str>,
+    pub credit_debit: Option<CreditDebit>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -219,8 +226,8 @@ impl Repository {
 
     pub async fn discoverable_accounts(
         &self,
-        brand_id: &str,
-        owner: &str,
+        brand_id: &BrandId,
+        owner: &Document,
     ) -> sqlx::Result<Vec<DiscoverableAccount>> {
         self.run(async |c| {
             sqlx::query_as(
@@ -244,13 +251,13 @@ impl Repository {
 
     pub async fn customer_name(
         &self,
-        brand_id: &str,
-        document: &str,
+        brand_id: &BrandId,
+        cpf: &Cpf,
     ) -> sqlx::Result<Option<String>> {
         self.run(async |c| {
             sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
                 .bind(brand_id)
-                .bind(document)
+                .bind(cpf)
                 .fetch_optional(c)
                 .await
         })
@@ -260,10 +267,10 @@ impl Repository {
     /// See [`CONSENTED_ACCOUNTS`].
     pub async fn consented_accounts(
         &self,
-        brand_id: &str,
-        owner: &str,
+        brand_id: &BrandId,
+        owner: &Document,
         keys: &[String],
-        account_type: Option<&str>,
+        account_type: Option<AccountType>,
     ) -> sqlx::Result<Vec<ListedAccount>> {
         self.run(async |c| {
             sqlx::query_as(CONSENTED_ACCOUNTS)
@@ -280,8 +287,8 @@ impl Repository {
     /// The owner's account with this canonical legacy key in the brand.
     pub async fn owned_account(
         &self,
-        brand_id: &str,
-        owner: &str,
+        brand_id: &BrandId,
+        owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<OwnedAccount>> {
         self.run(async |c| {
@@ -305,8 +312,8 @@ impl Repository {
     /// one round trip (this is the hottest operation).
     pub async fn owned_balances(
         &self,
-        brand_id: &str,
-        owner: &str,
+        brand_id: &BrandId,
+        owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<Balances>>> {
         let row: Option<OwnedBalancesRow> = self
@@ -356,8 +363,8 @@ impl Repository {
     /// round trip.
     pub async fn owned_overdraft_limits(
         &self,
-        brand_id: &str,
-        owner: &str,
+        brand_id: &BrandId,
+        owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<OverdraftLimits>>> {
         let row: Option<OwnedLimitsRow> = self
@@ -390,7 +397,7 @@ impl Repository {
     }
 
     /// A page of the statement (see [`STATEMENT_PAGE`]).
-    pub async fn statement(&self, query: &StatementQuery<'_>) -> sqlx::Result<Vec<StatementEntry>> {
+    pub async fn statement(&self, query: &StatementQuery) -> sqlx::Result<Vec<StatementEntry>> {
         self.run(async |c| {
             sqlx::query_as(STATEMENT_PAGE)
                 .bind(query.account_id)
@@ -408,7 +415,11 @@ impl Repository {
     /// Whether `document` holds an account in the brand that is not
     /// permanently unavailable (closed over 12 months ago, migrated, blocked
     /// for good): such a customer has no account to consent to.
-    pub async fn is_account_holder(&self, brand_id: &str, document: &str) -> sqlx::Result<bool> {
+    pub async fn is_account_holder(
+        &self,
+        brand_id: &BrandId,
+        document: &Document,
+    ) -> sqlx::Result<bool> {
         self.run(async |c| {
             sqlx::query_scalar(
                 "SELECT EXISTS (
