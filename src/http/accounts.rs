@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::extract::ContractJson;
 use super::requests::{
     self, AccountListRequest, AccountRequest, Consent, CurrentTransactionsRequest,
-    DiscoveryRequest, RequestMeta, StatementAsk, TransactionsRequest,
+    DiscoveryRequest, RequestMeta, StatementAsk, StatementRequest, TransactionsRequest,
 };
 use super::responses::*;
 use crate::domain::consent::Scope;
@@ -287,41 +287,27 @@ pub async fn transactions(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<TransactionsRequest>,
 ) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
-    let ask = request.ask()?;
-    let account = consented_account(
-        &state,
-        &request.consent,
-        &request.request_meta,
-        &request.account_id,
-        Permission::AccountsTransactionsRead,
-    )
-    .await?;
-    statement(&state, Statement::Full, &account, ask).await
+    statement(&state, Statement::Full, &request).await
 }
 
 pub async fn current_transactions(
     State(state): State<AppState>,
     ContractJson(request): ContractJson<CurrentTransactionsRequest>,
 ) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
-    let ask = request.ask()?;
-    let account = consented_account(
-        &state,
-        &request.consent,
-        &request.request_meta,
-        &request.account_id,
-        Permission::AccountsTransactionsRead,
-    )
-    .await?;
-    statement(&state, Statement::Current, &account, ask).await
+    statement(&state, Statement::Current, &request).await
 }
 
-/// A page of the account's statement, in the window `kind` allows.
+/// A page of the consented account's statement, in the window `kind`
+/// allows.
 async fn statement(
     state: &AppState,
     kind: Statement,
-    account: &OwnedAccount,
-    ask: StatementAsk,
+    request: &impl StatementRequest,
 ) -> Result<Json<Envelope<Vec<AccountTransactionsData>, StatementMeta>>, ApiError> {
+    let ask = request.ask()?;
+    let (consent, meta, account_id) = request.scope_parts();
+    let permission = Permission::AccountsTransactionsRead;
+    let account = consented_account(state, consent, meta, account_id, permission).await?;
     let StatementAsk {
         page,
         from,

@@ -374,8 +374,20 @@ fn statement_ask(
     })
 }
 
-impl TransactionsRequest {
-    pub fn ask(&self) -> Result<StatementAsk, ApiError> {
+/// What the two statement operations' bodies have in common.
+pub trait StatementRequest {
+    /// The consent, request meta and account, which scope the request.
+    fn scope_parts(&self) -> (&Consent, &RequestMeta, &LegacyId);
+    /// The page, window and filter asked for, checked.
+    fn ask(&self) -> Result<StatementAsk, ApiError>;
+}
+
+impl StatementRequest for TransactionsRequest {
+    fn scope_parts(&self) -> (&Consent, &RequestMeta, &LegacyId) {
+        (&self.consent, &self.request_meta, &self.account_id)
+    }
+
+    fn ask(&self) -> Result<StatementAsk, ApiError> {
         statement_ask(
             self.page,
             self.page_size,
@@ -387,8 +399,12 @@ impl TransactionsRequest {
     }
 }
 
-impl CurrentTransactionsRequest {
-    pub fn ask(&self) -> Result<StatementAsk, ApiError> {
+impl StatementRequest for CurrentTransactionsRequest {
+    fn scope_parts(&self) -> (&Consent, &RequestMeta, &LegacyId) {
+        (&self.consent, &self.request_meta, &self.account_id)
+    }
+
+    fn ask(&self) -> Result<StatementAsk, ApiError> {
         let (from, to) = self.bounds()?;
         statement_ask(
             self.page,
@@ -399,7 +415,9 @@ impl CurrentTransactionsRequest {
             self.credit_debit_indicator,
         )
     }
+}
 
+impl CurrentTransactionsRequest {
     /// The bounds under either revision's names; the same bound sent under
     /// both names must agree.
     fn bounds(&self) -> Result<(Option<&str>, Option<&str>), ApiError> {

@@ -73,6 +73,22 @@ pub const CONSENTED_ACCOUNTS: &str = "
      WHERE a.status = 'AVAILABLE' AND ($4::text IS NULL OR a.type = $4)
      ORDER BY a.id";
 
+/// A read of the owner's account with a given key in the brand, and of
+/// what `$join` adds to it: what every per-account operation starts with.
+/// Parameters: brand, owner, key.
+macro_rules! owned_account_query {
+    ($columns:literal, $join:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM accounts a
+               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2 ",
+            $join,
+            " WHERE a.brand_id = $1 AND a.legacy_key = $3"
+        )
+    };
+}
+
 /// When a brand's feed last arrived, and the newest balance time it stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedTimes {
@@ -284,6 +300,29 @@ impl Repository {
         .await
     }
 
+    /// One row about the owner's account with this key (see
+    /// [`owned_account_query`]), in one round trip.
+    async fn owned<R>(
+        &self,
+        query: &'static str,
+        brand_id: &BrandId,
+        owner: &Document,
+        key: &str,
+    ) -> sqlx::Result<Option<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        self.run(async |c| {
+            sqlx::query_as(query)
+                .bind(brand_id)
+                .bind(owner)
+                .bind(key)
+                .fetch_optional(c)
+                .await
+        })
+        .await
+    }
+
     /// The owner's account with this canonical legacy key in the brand.
     pub async fn owned_account(
         &self,
@@ -291,48 +330,28 @@ impl Repository {
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<OwnedAccount>> {
-        self.run(async |c| {
-            sqlx::query_as(
-                "SELECT a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
-                    a.check_digit, a.currency
-               FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-              WHERE a.brand_id = $1 AND a.legacy_key = $3",
-            )
-            .bind(brand_id)
-            .bind(owner)
-            .bind(key)
-            .fetch_optional(c)
-            .await
-        })
-        .await
+        const QUERY: &str = owned_account_query!(
+            "a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
+             a.check_digit, a.currency",
+            ""
+        );
+        self.owned(QUERY, brand_id, owner, key).await
     }
 
-    /// The owner's account with this key, with its balances if loaded, in
-    /// one round trip (this is the hottest operation).
+    /// The owner's account with this key, with its balances if loaded (this
+    /// is the hottest operation).
     pub async fn owned_balances(
         &self,
         brand_id: &BrandId,
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<Balances>>> {
-        let row: Option<OwnedBalancesRow> = self
-            .run(async |c| {
-                sqlx::query_as(
-                    "SELECT a.status, b.available_amount, b.blocked_amount,
-                    b.automatically_invested_amount, b.currency, b.update_date_time
-               FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-               LEFT JOIN balances b ON b.account_id = a.id
-              WHERE a.brand_id = $1 AND a.legacy_key = $3",
-                )
-                .bind(brand_id)
-                .bind(owner)
-                .bind(key)
-                .fetch_optional(c)
-                .await
-            })
-            .await?;
+        const QUERY: &str = owned_account_query!(
+            "a.status, b.available_amount, b.blocked_amount, b.automatically_invested_amount,
+             b.currency, b.update_date_time",
+            "LEFT JOIN balances b ON b.account_id = a.id"
+        );
+        let row: Option<OwnedBalancesRow> = self.owned(QUERY, brand_id, owner, key).await?;
         Ok(row.map(|row| {
             let record = match (
                 row.available_amount,
@@ -359,31 +378,19 @@ impl Repository {
         }))
     }
 
-    /// The owner's account with this key, with its limits if any, in one
-    /// round trip.
+    /// The owner's account with this key, with its limits if any.
     pub async fn owned_overdraft_limits(
         &self,
         brand_id: &BrandId,
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<OverdraftLimits>>> {
-        let row: Option<OwnedLimitsRow> = self
-            .run(async |c| {
-                sqlx::query_as(
-                    "SELECT a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
-                    l.unarranged_overdraft_amount, l.currency
-               FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-               LEFT JOIN overdraft_limits l ON l.account_id = a.id
-              WHERE a.brand_id = $1 AND a.legacy_key = $3",
-                )
-                .bind(brand_id)
-                .bind(owner)
-                .bind(key)
-                .fetch_optional(c)
-                .await
-            })
-            .await?;
+        const QUERY: &str = owned_account_query!(
+            "a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
+             l.unarranged_overdraft_amount, l.currency",
+            "LEFT JOIN overdraft_limits l ON l.account_id = a.id"
+        );
+        let row: Option<OwnedLimitsRow> = self.owned(QUERY, brand_id, owner, key).await?;
         Ok(row.map(|row| Owned {
             status: row.status,
             // Limits always carry a currency: without one there is no record.
