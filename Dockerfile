@@ -4,7 +4,7 @@
 # Build: docker build -t contas .   Run: see docker-compose.yml.
 
 # Overridable so CI can build offline from local images (.ci/containers).
-ARG RUST_IMAGE=rust:1.89-slim-bookworm
+ARG RUST_IMAGE=rust:1.94-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # Yields /out/contas. CI replaces this stage with a directory holding a

@@ -8,7 +8,8 @@ use common::db::{TABLES, dump, dump_content, fresh_pool};
 use contas::import::{self, ImportError, ImportOptions, ImportSummary};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, PgPool};
 use std::str::FromStr;
 
 const BRAND: &str = "cbanco";
@@ -194,7 +195,10 @@ fn at(line: u64, field: &str) -> (u64, String) {
 }
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 async fn is_empty(pool: &PgPool) -> bool {

@@ -11,7 +11,8 @@ use contas::domain::window::Statement;
 use contas::store::lock::{self, LockError, LockWait, Scope};
 use contas::store::retention::{self, RetentionOptions, RetentionReport};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, PgPool};
 use std::time::Duration;
 
 const BRAND: &str = "cbanco";
@@ -303,17 +304,17 @@ fn without_compactions(dump: &str) -> &str {
 
 /// The physical order of a partition's rows against statement order.
 async fn in_statement_order(pool: &PgPool, month: Month) -> bool {
-    let physical: Vec<i64> = sqlx::query_scalar(&format!(
+    let physical: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT id FROM {} ORDER BY ctid",
         month.partition()
-    ))
+    )))
     .fetch_all(pool)
     .await
     .unwrap();
-    let statement: Vec<i64> = sqlx::query_scalar(&format!(
+    let statement: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT id FROM {} ORDER BY account_id, booking_date, transaction_date_time, id",
         month.partition()
-    ))
+    )))
     .fetch_all(pool)
     .await
     .unwrap();
@@ -505,10 +506,10 @@ async fn dropping_a_month_waits_for_readers_and_never_blocks_them() {
 
 /// Account 1's statement from June to November 2026, in one page.
 async fn june_to_november(pool: PgPool) -> sqlx::Result<Vec<Value>> {
-    sqlx::query_scalar(&format!(
+    sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT x.transaction_id FROM ({}) x",
         contas::repo::STATEMENT_PAGE
-    ))
+    )))
     .bind(1i64)
     .bind(day("2026-06-01"))
     .bind(day("2026-11-30"))
@@ -581,10 +582,10 @@ async fn a_run_killed_while_detaching_is_finished_by_the_next() {
         .await
         .unwrap();
     let detaching = tokio::spawn(async move {
-        sqlx::query(&format!(
+        sqlx::query(AssertSqlSafe(format!(
             "ALTER TABLE transactions DETACH PARTITION {} CONCURRENTLY",
             victim.partition()
-        ))
+        )))
         .execute(&mut *detacher)
         .await
     });
@@ -709,9 +710,9 @@ async fn a_rewrite_cut_short_leaves_nothing_behind_the_next_run() {
         "transactions_2026_10_compacting",
         "transactions_2026_09_replaced",
     ] {
-        sqlx::query(&format!(
+        sqlx::query(AssertSqlSafe(format!(
             "CREATE TABLE {leftover} (LIKE transactions INCLUDING DEFAULTS)"
-        ))
+        )))
         .execute(&pool)
         .await
         .unwrap();

@@ -8,11 +8,15 @@ use contas::domain::time::{brasilia_date, render_seconds};
 use contas::import;
 use contas::seed::{self, DEMO_BRAND, DEMO_COMPANY_CNPJ, DEMO_CPF, SeedConfig};
 use serde_json::Value;
-use sqlx::{ConnectOptions, PgPool};
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, ConnectOptions, PgPool};
 use std::process::{Command, Stdio};
 
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 fn small() -> SeedConfig {
@@ -147,11 +151,11 @@ async fn the_store_fills_booking_day_by_booking_day() {
     assert_eq!(back, 0);
     // ... so one account's month lies scattered among every other account's
     // entries of that month, as in a real bank's store.
-    let (span, entries): (i64, i64) = sqlx::query_as(&format!(
+    let (span, entries): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT max(id) - min(id), count(*) FROM transactions WHERE {COMPLETED} AND account_id = \
          (SELECT account_id FROM transactions GROUP BY account_id ORDER BY count(*) DESC LIMIT 1) \
          AND booking_date >= '2026-10-01' AND booking_date < '2026-11-01'"
-    ))
+    )))
     .fetch_one(&pool)
     .await
     .unwrap();

@@ -6,8 +6,9 @@ mod common;
 use chrono::{Days, Months};
 use common::db::empty_database;
 use contas::db::MIGRATOR;
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, PgPool};
 use std::borrow::Cow;
 
 /// The last migration of the unpartitioned `transactions` table.
@@ -140,10 +141,10 @@ async fn partitioning_transactions_keeps_every_row_and_its_id() {
     .await
     .unwrap();
     assert!(next > max_id, "{next} after {max_id}");
-    let page: Vec<String> = sqlx::query_scalar(&format!(
+    let page: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT x.transaction_id::text FROM ({}) x",
         contas::repo::STATEMENT_PAGE
-    ))
+    )))
     .bind(1i64)
     .bind(today - Months::new(12))
     .bind(today + Days::new(40))
@@ -189,7 +190,7 @@ async fn migrating_and_serving_keep_this_month_and_the_next_12_ready() {
     let due = [this, this.plus(1), this.plus(12)];
     let drop_them = async || {
         for month in due {
-            sqlx::query(&format!("DROP TABLE {}", month.partition()))
+            sqlx::query(AssertSqlSafe(format!("DROP TABLE {}", month.partition())))
                 .execute(&pool)
                 .await
                 .unwrap();

@@ -15,7 +15,9 @@ use crate::store::bloom::{Bloom, IdHash};
 use crate::store::{id_filters, months};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use sqlx::PgConnection;
+// Dynamic SQL here (`AssertSqlSafe`) is fixed text, `STORED_COLUMNS` and a
+// month partition name (`Month::partition`, from a date).
+use sqlx::{AssertSqlSafe, PgConnection};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Default)]
@@ -91,7 +93,7 @@ impl CompletedIds {
             let keys: Vec<&str> = indexes.iter().map(|&i| probes[i].1).collect();
             // `LIMIT 1`: one probe of the month's index per id, whatever the
             // planner believes of a table this very transaction filled.
-            let rows: Vec<StoredRow> = sqlx::query_as(&format!(
+            let rows: Vec<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT u.i AS tag, t.* \
                  FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
                  CROSS JOIN LATERAL ( \
@@ -100,7 +102,7 @@ impl CompletedIds {
                         AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
                       LIMIT 1) t",
                 month.partition()
-            ))
+            )))
             .bind(&accounts)
             .bind(&keys)
             .fetch_all(&mut *connection)

@@ -20,7 +20,9 @@
 //! imports keep every check in place and block no reader.
 
 use anyhow::{Context, Result};
-use sqlx::{Connection, PgConnection};
+// Dynamic SQL here (`AssertSqlSafe`) is what PostgreSQL printed: constraint
+// definitions with names quoted by `format(%I)`.
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 /// How to put back what [`defer_checks`] removed.
 #[derive(Debug)]
@@ -62,7 +64,7 @@ pub(crate) async fn defer_checks(tx: &mut PgConnection) -> Result<Option<Deferre
     .context("reading the definitions of the checks a first load defers")?;
     let mut restore = Vec::with_capacity(objects.len());
     for (drop, create) in objects {
-        sqlx::query(&drop)
+        sqlx::query(AssertSqlSafe(drop.as_str()))
             .execute(&mut *attempt)
             .await
             .with_context(|| format!("deferring a check for the first load: {drop}"))?;
@@ -77,7 +79,7 @@ impl DeferredChecks {
     /// validates every loaded row against its account.
     pub(crate) async fn restore(self, tx: &mut PgConnection) -> Result<()> {
         for create in self.restore {
-            sqlx::query(&create)
+            sqlx::query(AssertSqlSafe(create.as_str()))
                 .execute(&mut *tx)
                 .await
                 .with_context(|| format!("restoring a check after the first load: {create}"))?;

@@ -32,7 +32,8 @@ use super::validate::{
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, Postgres, Transaction};
+// Dynamic SQL here (`AssertSqlSafe`) is fixed text and `STORED_COLUMNS`.
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::mem;
@@ -1458,13 +1459,13 @@ impl Writer {
             reasons.push(removal.reason.as_deref());
         }
         let (from, to) = self.completed.bounds();
-        let removed: Vec<StoredRow> = sqlx::query_as(&format!(
+        let removed: Vec<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
             "DELETE FROM transactions t USING unnest($1::int8[], $2::text[]) AS u(a, k) \
              WHERE t.account_id = u.a AND t.legacy_key = u.k \
                AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
                AND t.booking_date >= $3 AND t.booking_date < $4 \
              RETURNING t.account_id AS tag, {STORED_COLUMNS}"
-        ))
+        )))
         .bind(&ids)
         .bind(&keys)
         .bind(from)
@@ -1558,11 +1559,11 @@ impl Writer {
             .collect();
         let mut stored: HashMap<i64, Vec<StoredRow>> = HashMap::new();
         if !with_stored.is_empty() {
-            let rows: Vec<StoredRow> = sqlx::query_as(&format!(
+            let rows: Vec<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT t.account_id AS tag, {STORED_COLUMNS} FROM transactions t \
                  WHERE t.account_id = ANY($1) AND t.completed_authorised_payment_type <> 'TRANSACAO_EFETIVADA' \
                  ORDER BY t.account_id, t.id"
-            ))
+            )))
             .bind(&with_stored)
             .fetch_all(db!(self))
             .await

@@ -12,7 +12,10 @@
 
 use crate::domain::month::Month;
 use anyhow::{Context, Result, bail, ensure};
-use sqlx::{Connection, PgConnection};
+// Dynamic SQL here (`AssertSqlSafe`) names only month partitions
+// (`Month::partition`: `transactions_YYYY_MM`, from a date), names made from
+// them, and index and constraint definitions PostgreSQL printed itself.
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::time::{Duration, Instant};
 
 /// What rewriting one month did.
@@ -41,9 +44,9 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     let staging = format!("{partition}_compacting");
     let indexes = Indexes::of(connection, &partition, &staging).await?;
 
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "CREATE TABLE {staging} (LIKE transactions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-    ))
+    )))
     .execute(&mut *connection)
     .await?;
     // Sorting a month is maintenance: it gets the memory the operator gave
@@ -52,10 +55,10 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     sqlx::query("SELECT set_config('work_mem', current_setting('maintenance_work_mem'), false)")
         .execute(&mut *connection)
         .await?;
-    let copied = sqlx::query(&format!(
+    let copied = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO {staging} SELECT * FROM {partition} \
          ORDER BY account_id, booking_date, transaction_date_time, id"
-    ))
+    )))
     .execute(&mut *connection)
     .await
     .with_context(|| format!("copying {month} in statement order"))?
@@ -63,40 +66,45 @@ pub async fn compact(connection: &mut PgConnection, month: Month) -> Result<Comp
     sqlx::query("RESET work_mem")
         .execute(&mut *connection)
         .await?;
-    let entries: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {partition}"))
-        .fetch_one(&mut *connection)
-        .await?;
+    let entries: i64 =
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {partition}")))
+            .fetch_one(&mut *connection)
+            .await?;
     ensure!(
         copied == entries as u64,
         "{month} changed while it was copied ({entries} entries, {copied} copied): is another \
          writer running without the writer lock?"
     );
     // The month's bound, so that attaching the copy need not scan it.
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "ALTER TABLE {staging} ADD CONSTRAINT {staging}_bound \
          CHECK (booking_date >= '{}' AND booking_date < '{}')",
         month.first_day(),
         month.end()
-    ))
+    )))
     .execute(&mut *connection)
     .await?;
     for create in &indexes.create {
-        sqlx::query(create).execute(&mut *connection).await?;
+        sqlx::query(AssertSqlSafe(create.as_str()))
+            .execute(&mut *connection)
+            .await?;
     }
     // Validated here, so that attaching the copy takes it as is.
     for add in &indexes.constraints {
-        sqlx::query(add).execute(&mut *connection).await?;
+        sqlx::query(AssertSqlSafe(add.as_str()))
+            .execute(&mut *connection)
+            .await?;
     }
     // Closed months do not change: frozen now, they never need vacuuming
     // again, and their visibility map lets pages be read off the index.
-    sqlx::query(&format!("VACUUM (FREEZE, ANALYZE) {staging}"))
+    sqlx::query(AssertSqlSafe(format!("VACUUM (FREEZE, ANALYZE) {staging}")))
         .execute(&mut *connection)
         .await?;
 
     let lock_held = swap(connection, month, &staging, &indexes, copied).await?;
     // Dropping a month's files takes a while (0.6-1 s at 100M): outside
     // the swap, where nobody waits for it.
-    sqlx::query(&format!("DROP TABLE {partition}_replaced"))
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {partition}_replaced")))
         .execute(&mut *connection)
         .await?;
     let warmed_bytes = warm(connection, &partition).await?;
@@ -143,11 +151,11 @@ async fn warm(connection: &mut PgConnection, partition: &str) -> Result<u64> {
     sqlx::query("SET LOCAL enable_bitmapscan = off")
         .execute(&mut *tx)
         .await?;
-    let plan: serde_json::Value = sqlx::query_scalar(&format!(
+    let plan: serde_json::Value = sqlx::query_scalar(AssertSqlSafe(format!(
         "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) \
          SELECT count(*) FROM (SELECT FROM {partition} \
           ORDER BY account_id, booking_date, transaction_date_time, id) keys"
-    ))
+    )))
     .fetch_one(&mut *tx)
     .await
     .with_context(|| format!("reading the primary key of {partition}"))?;
@@ -181,13 +189,15 @@ async fn swap(
     let partition = month.partition();
     for attempt in 1..=SWAP_ATTEMPTS {
         let mut tx = connection.begin().await?;
-        sqlx::query(&format!("SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"
+        )))
+        .execute(&mut *tx)
+        .await?;
         let started = Instant::now();
-        let detached = sqlx::query(&format!(
+        let detached = sqlx::query(AssertSqlSafe(format!(
             "ALTER TABLE transactions DETACH PARTITION {partition}"
-        ))
+        )))
         .execute(&mut *tx)
         .await;
         match detached {
@@ -214,7 +224,7 @@ async fn swap(
             "ALTER TABLE {partition} DROP CONSTRAINT {staging}_bound"
         ));
         for statement in &statements {
-            sqlx::query(statement)
+            sqlx::query(AssertSqlSafe(statement.as_str()))
                 .execute(&mut *tx)
                 .await
                 .with_context(|| format!("swapping {month}: {statement}"))?;
@@ -248,7 +258,7 @@ pub async fn drop_leftovers(connection: &mut PgConnection) -> Result<Vec<String>
     .fetch_all(&mut *connection)
     .await?;
     for table in &leftovers {
-        sqlx::query(&format!("DROP TABLE {table}"))
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
             .execute(&mut *connection)
             .await?;
     }

@@ -5,7 +5,9 @@ use super::bloom::{Bloom, IdHash};
 use crate::domain::month::Month;
 use anyhow::{Context, Result};
 use futures_util::TryStreamExt;
-use sqlx::PgConnection;
+// Dynamic SQL here (`AssertSqlSafe`) names only a month partition
+// (`Month::partition`: `transactions_YYYY_MM`, from a date).
+use sqlx::{AssertSqlSafe, PgConnection};
 use std::collections::HashMap;
 
 /// Every month's filter (a filter that cannot be read is left out: its
@@ -49,16 +51,17 @@ pub async fn build(
 ) -> Result<u64> {
     let partition = month.partition();
     const COMPLETED: &str = "completed_authorised_payment_type = 'TRANSACAO_EFETIVADA'";
-    let count: i64 = sqlx::query_scalar(&format!(
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM {partition} WHERE {COMPLETED}"
-    ))
+    )))
     .fetch_one(&mut *connection)
     .await?;
     let mut bloom = Bloom::for_ids(capacity(count as u64));
     let mut ids = 0u64;
     {
         let query = format!("SELECT account_id, legacy_key FROM {partition} WHERE {COMPLETED}");
-        let mut rows = sqlx::query_as::<_, (i64, String)>(&query).fetch(&mut *connection);
+        let mut rows =
+            sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(query)).fetch(&mut *connection);
         while let Some((account, key)) = rows.try_next().await? {
             bloom.insert(IdHash::of(account, &key));
             ids += 1;

@@ -9,7 +9,9 @@
 //! rollback, or when its connection dies); retention, whose steps cannot all
 //! run in one transaction, holds it for its session.
 
-use sqlx::PgConnection;
+// Dynamic SQL here (`AssertSqlSafe`) names one of the fixed advisory lock
+// functions of `Scope::functions`.
+use sqlx::{AssertSqlSafe, PgConnection};
 use std::fmt;
 use std::time::Duration;
 
@@ -99,7 +101,7 @@ pub async fn acquire(
     wait: LockWait,
 ) -> Result<(), LockError> {
     let (try_lock, lock) = scope.functions();
-    let taken: bool = sqlx::query_scalar(&format!("SELECT {try_lock}($1)"))
+    let taken: bool = sqlx::query_scalar(AssertSqlSafe(format!("SELECT {try_lock}($1)")))
         .bind(KEY)
         .fetch_one(&mut *connection)
         .await?;
@@ -122,7 +124,7 @@ pub async fn acquire(
         .await?;
     let local = matches!(scope, Scope::Transaction);
     set_lock_timeout(connection, &format!("{}ms", limit.as_millis()), local).await?;
-    let waited = sqlx::query(&format!("SELECT {lock}($1)"))
+    let waited = sqlx::query(AssertSqlSafe(format!("SELECT {lock}($1)")))
         .bind(KEY)
         .execute(&mut *connection)
         .await;

@@ -5,7 +5,9 @@
 use crate::domain::month::{Month, months_ahead};
 use chrono::NaiveDate;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
+// Dynamic SQL here (`AssertSqlSafe`) names only a month partition
+// (`Month::partition`: `transactions_YYYY_MM`, from a date).
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::time::Duration;
 
 /// The months with a partition, oldest first. A partition being detached
@@ -33,10 +35,10 @@ pub async fn holding_completed(
 ) -> sqlx::Result<Vec<Month>> {
     let mut holding = Vec::new();
     for month in months {
-        let any: bool = sqlx::query_scalar(&format!(
+        let any: bool = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT EXISTS (SELECT FROM {} WHERE completed_authorised_payment_type = 'TRANSACAO_EFETIVADA')",
             month.partition()
-        ))
+        )))
         .fetch_one(&mut *connection)
         .await?;
         if any {

@@ -20,7 +20,10 @@ use super::{id_filters, months};
 use crate::domain::month::{Month, filter_capacity, is_closed, retention_plan};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use sqlx::{Connection, PgConnection};
+// Dynamic SQL here (`AssertSqlSafe`) names only month partitions
+// (`Month::partition`, or a partition of `transactions` that
+// `Month::of_partition` read as one) and fixed table names.
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -250,9 +253,12 @@ async fn apply(
 
 /// Entries of a month, and tombstones of entries removed from it.
 async fn counts(connection: &mut PgConnection, month: Month) -> Result<(u64, u64)> {
-    let entries: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", month.partition()))
-        .fetch_one(&mut *connection)
-        .await?;
+    let entries: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM {}",
+        month.partition()
+    )))
+    .fetch_one(&mut *connection)
+    .await?;
     let tombstones: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM transaction_tombstones WHERE booking_date >= $1 AND booking_date < $2",
     )
@@ -269,9 +275,9 @@ async fn drop_month(connection: &mut PgConnection, month: Month) -> Result<Dropp
     let started = Instant::now();
     let (entries, tombstones) = counts(connection, month).await?;
     let partition = month.partition();
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "ALTER TABLE transactions DETACH PARTITION {partition} CONCURRENTLY"
-    ))
+    )))
     .execute(&mut *connection)
     .await
     .with_context(|| format!("detaching {month}"))?;
@@ -287,7 +293,7 @@ async fn drop_month(connection: &mut PgConnection, month: Month) -> Result<Dropp
 /// Drops a detached month's table and what depends on it.
 async fn forget(connection: &mut PgConnection, month: Month) -> Result<()> {
     let mut tx = connection.begin().await?;
-    sqlx::query(&format!("DROP TABLE {}", month.partition()))
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {}", month.partition())))
         .execute(&mut *tx)
         .await
         .with_context(|| format!("dropping {month}"))?;
@@ -299,10 +305,12 @@ async fn forget(connection: &mut PgConnection, month: Month) -> Result<()> {
     .execute(&mut *tx)
     .await?;
     for table in ["compacted_months", "month_id_filters"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE month = $1"))
-            .bind(month.first_day())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE month = $1"
+        )))
+        .bind(month.first_day())
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -322,9 +330,9 @@ async fn finish_interrupted(connection: &mut PgConnection) -> Result<Vec<Month>>
         let Some(month) = Month::of_partition(&name) else {
             continue;
         };
-        sqlx::query(&format!(
+        sqlx::query(AssertSqlSafe(format!(
             "ALTER TABLE transactions DETACH PARTITION {name} FINALIZE"
-        ))
+        )))
         .execute(&mut *connection)
         .await
         .with_context(|| format!("finishing the detach of {month}"))?;
@@ -373,10 +381,10 @@ async fn months_to_compact(
         {
             continue;
         }
-        let any: bool = sqlx::query_scalar(&format!(
+        let any: bool = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT EXISTS (SELECT FROM {})",
             month.partition()
-        ))
+        )))
         .fetch_one(&mut *connection)
         .await?;
         if any {

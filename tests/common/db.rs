@@ -4,7 +4,8 @@
 
 use contas::embedded_pg::EmbeddedPostgres;
 use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::{ConnectOptions, Connection};
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
@@ -58,9 +59,11 @@ async fn drop_leftovers(server: &PgConnectOptions) {
         let ended = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
         if ended {
             // Another run may be dropping it too.
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
     admin.close().await.ok();
@@ -96,7 +99,7 @@ pub async fn empty_database() -> PgConnectOptions {
         .connect()
         .await
         .expect("connecting to the test server");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
         .expect("creating a test database");
@@ -129,9 +132,9 @@ pub const TABLES: [&str; 10] = [
 pub async fn dump(pool: &PgPool) -> String {
     let mut out = String::new();
     for table in TABLES {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
+        let rows: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT string_agg(r, E'\\n' ORDER BY r) FROM (SELECT to_jsonb(t)::text AS r FROM {table} t) x"
-        ))
+        )))
         .fetch_one(pool)
         .await
         .unwrap();
@@ -167,9 +170,9 @@ pub async fn dump_content(pool: &PgPool) -> String {
     ];
     let mut out = String::new();
     for q in queries {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
+        let rows: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM ({q}) x(r)"
-        ))
+        )))
         .fetch_one(pool)
         .await
         .unwrap();
@@ -189,9 +192,9 @@ pub async fn take_database_away(pool: &PgPool) {
         sqlx::PgConnection::connect_with(&(*pool.connect_options()).clone().database("postgres"))
             .await
             .unwrap();
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false"
-    ))
+    )))
     .execute(&mut admin)
     .await
     .unwrap();

@@ -2,7 +2,8 @@
 //! the service's queries on it wait in PostgreSQL until the test lets go.
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
+// The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use std::time::{Duration, Instant};
 
 pub struct TableLock {
@@ -15,10 +16,12 @@ impl TableLock {
     pub async fn take(options: &PgConnectOptions, table: &str) -> Self {
         let mut holder = options.connect().await.expect("connecting the lock holder");
         sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-        sqlx::query(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
-            .execute(&mut holder)
-            .await
-            .unwrap();
+        sqlx::query(AssertSqlSafe(format!(
+            "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+        )))
+        .execute(&mut holder)
+        .await
+        .unwrap();
         let observer = options.connect().await.expect("connecting the observer");
         Self { holder, observer }
     }
