@@ -9,7 +9,8 @@
 //!   one writer at a time, monthly partitions, retention;
 //! - [`db`] and [`embedded_pg`]: connecting to PostgreSQL, or running a private one;
 //! - [`duration`]: durations as operators write them (`5s`, `500ms`);
-//! - [`logging`] and [`metrics`]: what operators see of it.
+//! - [`logging`] and [`metrics`]: what operators see of it;
+//! - [`startup`]: the `contas` command line, each command wired from it.
 
 pub mod db;
 pub mod domain;
@@ -22,4 +23,5 @@ pub mod logging;
 pub mod metrics;
 pub mod repo;
 pub mod seed;
+pub mod startup;
 pub mod store;

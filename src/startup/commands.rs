@@ -1,0 +1,78 @@
+//! The commands that write to the store: `migrate`, `import`, `seed` and
+//! `retention`.
+
+use super::cli::LockArgs;
+use super::connect::{connect, connect_bulk, required_url};
+use crate::store::retention;
+use crate::{db, import, seed};
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub(super) async fn migrate(database_url: Option<String>) -> Result<()> {
+    let pool = connect(required_url(database_url)?).await?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    eprintln!("migrations applied");
+    Ok(())
+}
+
+pub(super) async fn import(
+    database_url: Option<String>,
+    file: &Path,
+    quiet: bool,
+    lock: &LockArgs,
+) -> Result<()> {
+    let pool = connect_bulk(database_url, "contas import").await?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    let options = import::ImportOptions {
+        progress: !quiet && std::io::stderr().is_terminal(),
+        lock: lock.wait(),
+        ..import::ImportOptions::default()
+    };
+    let summary = import::import_path(&pool, file, &options).await?;
+    println!("{summary}");
+    Ok(())
+}
+
+pub(super) async fn seed(
+    database_url: Option<String>,
+    args: &seed::SeedArgs,
+    if_empty: bool,
+) -> Result<()> {
+    if let Some(path) = &args.output {
+        // The records may be on stdout: the summary goes to stderr.
+        eprintln!("{}", seed::write_path(&args.config(), path)?);
+        return Ok(());
+    }
+    let pool = connect_bulk(database_url, "contas seed").await?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    if if_empty && !seed::is_empty(&pool).await? {
+        println!("the store holds data already: not seeding");
+        return Ok(());
+    }
+    let summary = seed::seed(&pool, &args.config()).await?;
+    println!("{summary}");
+    Ok(())
+}
+
+pub(super) async fn retention(
+    database_url: Option<String>,
+    keep_months: u32,
+    dry_run: bool,
+    no_compact: bool,
+    lock: &LockArgs,
+) -> Result<()> {
+    let pool = connect_bulk(database_url, "contas retention").await?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    let mut connection = pool.acquire().await?;
+    let options = retention::RetentionOptions {
+        today: crate::domain::time::brasilia_date(chrono::Utc::now()),
+        keep_months,
+        dry_run,
+        compact: !no_compact,
+        lock: lock.wait(),
+    };
+    let report = retention::run(&mut connection, &options).await?;
+    println!("{report}");
+    Ok(())
+}
