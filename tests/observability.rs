@@ -1,6 +1,11 @@
 //! What operators see: `/metrics` in Prometheus's text format, and the JSON
 //! log lines requests leave, with their correlation ids and without the
 //! fixture bank's personal data.
+//!
+//! A test binary of its own, not a module of `tests/it/`: the log tests count
+//! the lines captured in their process (a request without an id must leave
+//! exactly one line with a generated one), so no other area's requests may
+//! log beside them.
 
 mod common;
 

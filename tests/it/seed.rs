@@ -1,6 +1,6 @@
 //! `contas seed` against a real PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::db::{dump, fresh_database, fresh_pool};

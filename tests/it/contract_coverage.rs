@@ -3,7 +3,7 @@
 //! an operation's request declares is accepted by the service, and each
 //! property its 200 response declares is written by it.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::contract::{Body, declared_paths, present_paths};

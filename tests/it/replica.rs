@@ -2,7 +2,7 @@
 //! request from the read replica; `import` writes to the primary. Runs
 //! against a real streaming replica made with `pg_basebackup`.
 
-mod common;
+use crate::common;
 
 use common::cluster::{TempCluster, wait_for_replay};
 use common::contract::assert_conforms;

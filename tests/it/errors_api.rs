@@ -1,7 +1,7 @@
 //! Every refusal has the contract's error body and a JSON content type
 //! (the harness validates each one against `openapi/`).
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::{fresh_pool, take_database_away};

@@ -1,7 +1,7 @@
 //! The Accounts operations end to end: real PostgreSQL, real HTTP, every
 //! response validated against `openapi/`.
 
-mod common;
+use crate::common;
 
 use common::app::{TestApp, TestResponse};
 use common::db::fresh_pool;

@@ -2,7 +2,7 @@
 //! on real requests made slow by a real lock. Every response is validated
 //! against the contract (504 and 529 are declared by every operation).
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::fresh_database;

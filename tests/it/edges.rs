@@ -3,7 +3,7 @@
 //! connections than the cap, and bodies trickled a byte at a time. Each
 //! refusal is seen on `/metrics` too.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::contract::assert_conforms;

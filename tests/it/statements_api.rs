@@ -1,6 +1,6 @@
 //! `/transactions` and `/transactions-current`: windows, order, pages.
 
-mod common;
+use crate::common;
 
 use common::app::{TestApp, TestResponse};
 use common::db::fresh_pool;

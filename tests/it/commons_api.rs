@@ -1,6 +1,6 @@
 //! `/check-account-holder` in both commons revisions.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::fresh_pool;

@@ -2,7 +2,7 @@
 //! image's HEALTHCHECK) and `seed --if-empty` (docker-compose's seed step,
 //! rerun on every `docker compose up`).
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::{fresh_database, fresh_pool, take_database_away};

@@ -1,7 +1,7 @@
 //! The bounds on what a request body may be: its size and how deeply its
 //! JSON nests. Every refusal has the contract's 400/413 shape.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::contract::{Body, declared_paths};

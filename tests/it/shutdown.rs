@@ -4,7 +4,7 @@
 //! that will not finish cannot hold the process past the grace period; and
 //! twenty restarts under keep-alive load fail no request.
 
-mod common;
+use crate::common;
 
 use common::contract::assert_conforms;
 use common::db::fresh_database;

@@ -1,7 +1,7 @@
 //! The contract is served from the binary, as YAML, as JSON, and as
 //! browsable documentation that needs no network.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::fresh_pool;

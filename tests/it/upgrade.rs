@@ -1,7 +1,7 @@
 //! Upgrading a store made with an earlier schema: every migration keeps
 //! every row.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Months};
 use common::db::empty_database;

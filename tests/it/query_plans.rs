@@ -5,7 +5,7 @@
 //! The service's connections force generic plans (`ServingPool`), so each
 //! check here is of the generic plan, the one the service runs.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::db::fresh_pool;

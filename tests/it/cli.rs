@@ -1,7 +1,7 @@
 //! The `contas` binary: its subcommands, and `serve` on an embedded
 //! PostgreSQL with no configuration at all.
 
-mod common;
+use crate::common;
 
 use common::db::fresh_database;
 use common::fixtures::bank_ndjson;

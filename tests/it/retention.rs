@@ -2,7 +2,7 @@
 //! must never drop, what it rewrites, and that it is safe while the store
 //! is read and written.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Months, NaiveDate};
 use common::db::{dump, fresh_pool};

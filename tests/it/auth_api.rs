@@ -1,7 +1,7 @@
 //! The optional bearer token: with `CONTAS_API_TOKEN` set, every operation
 //! needs `Authorization: Bearer <token>`; refusals are the contract's 401.
 
-mod common;
+use crate::common;
 
 use common::app::{TestApp, TestResponse};
 use common::db::fresh_pool;

@@ -3,7 +3,7 @@
 //! The test runs a private cluster (`common::cluster`), the only one it may
 //! stop.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::cluster::TempCluster;

@@ -1,7 +1,7 @@
 //! `contas import` against a real PostgreSQL: every rule of the shared
 //! `import-format.md`.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::db::{TABLES, dump, dump_content, fresh_pool};
@@ -1473,7 +1473,7 @@ async fn control_characters_and_over_long_texts_are_errors_of_their_lines() {
 
 /// The `json` examples of `docs/import-format.md`, in order, one record each.
 fn examples_of_the_format_page() -> Vec<Value> {
-    let page = include_str!("../docs/import-format.md");
+    let page = include_str!("../../docs/import-format.md");
     let mut examples = Vec::new();
     let mut block: Option<String> = None;
     for line in page.lines() {

@@ -1,6 +1,6 @@
 //! Liveness and readiness, as an orchestrator probes them.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::{fresh_pool, take_database_away};

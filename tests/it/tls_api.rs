@@ -1,7 +1,7 @@
 //! Mutual TLS: only a client with a certificate from the configured client
 //! CA completes the handshake. Certificates are made fresh by each test.
 
-mod common;
+use crate::common;
 
 use common::app::{metric_value, serve_in_background};
 use common::contract::assert_conforms;

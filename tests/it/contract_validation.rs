@@ -1,7 +1,7 @@
 //! The validator every test response goes through must catch real breaks,
 //! or the suite's contract checks would prove nothing.
 
-mod common;
+use crate::common;
 
 use common::contract::assert_conforms;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! wrong brand. The store refuses such a row; the queries would not follow
 //! one either.
 
-mod common;
+use crate::common;
 
 use common::app::TestApp;
 use common::db::fresh_pool;
