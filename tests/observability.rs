@@ -631,6 +631,14 @@ fn the_log_check_catches_personal_data_and_broken_lines() {
             "{leak}"
         );
     }
+    // A number's fraction is not an account number (a slow statement's
+    // duration once read as account 10000001), but digits run together
+    // with a branch still are.
+    let duration = json!({"elapsed_secs": 1.3155663610000001}).to_string();
+    assert!(duration.contains("10000001"), "{duration}");
+    assert_eq!(logs::problem(&duration, &personal_data), None);
+    assert!(logs::problem(&line("000110000008"), &personal_data).is_some());
+    assert!(logs::problem(&line("conta 10000008."), &personal_data).is_some());
     assert!(logs::problem("plain text", &personal_data).is_some());
     assert!(logs::problem("[1]", &personal_data).is_some());
 }

@@ -95,8 +95,28 @@ pub fn problem(line: &str, personal_data: &[String]) -> Option<String> {
     }
     personal_data
         .iter()
-        .find(|datum| line.contains(datum.as_str()))
+        .find(|datum| holds(line, datum))
         .map(|datum| format!("holds {datum:?}: {line}"))
+}
+
+/// Whether `line` holds `datum`. Digits inside the fraction of a decimal
+/// number (a duration such as `"elapsed_secs":1.3155663610000001`) are not
+/// a document or an account number; any other occurrence is, even inside a
+/// longer run of digits (a branch and account number written together).
+fn holds(line: &str, datum: &str) -> bool {
+    if !datum.bytes().all(|b| b.is_ascii_digit()) {
+        return line.contains(datum);
+    }
+    let bytes = line.as_bytes();
+    line.match_indices(datum).any(|(at, _)| {
+        let run_start = bytes[..at]
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        let in_fraction =
+            run_start >= 2 && bytes[run_start - 1] == b'.' && bytes[run_start - 2].is_ascii_digit();
+        !in_fraction
+    })
 }
 
 struct CaptureWriter;
