@@ -200,7 +200,7 @@ impl ServingPool {
     /// [`QueryPool`]).
     ///
     /// Its statements run on generic plans from the first call: each is
-    /// written for one plan (tests/query_plans.rs checks their shapes), and
+    /// written for one plan (tests/it/query_plans.rs checks their shapes), and
     /// planning a short query costs more than running it. Left to choose,
     /// PostgreSQL re-planned the `/accounts` list at every call.
     pub fn open(&self, options: PgConnectOptions) -> QueryPool {
