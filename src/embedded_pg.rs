@@ -15,6 +15,15 @@ use std::process::Command;
 const SUPERUSER: &str = "postgres";
 const PORT: u16 = 5432;
 
+/// What is under a cluster's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterState {
+    /// No cluster has been made there.
+    Absent,
+    Stopped,
+    Running,
+}
+
 #[derive(Debug, Clone)]
 pub struct EmbeddedPostgres {
     dir: PathBuf,
@@ -31,10 +40,7 @@ impl EmbeddedPostgres {
         if as_root {
             run(Command::new("chown").arg(format!("{SUPERUSER}:")).arg(dir))?;
         }
-        let lock_path = dir.with_extension("lock");
-        let lock = File::create(&lock_path)
-            .with_context(|| format!("creating {}", lock_path.display()))?;
-        lock.lock().context("locking the embedded cluster")?;
+        let _lock = lock(dir)?;
 
         let pgdata = dir.join("pgdata");
         if !pgdata.join("PG_VERSION").exists() {
@@ -50,15 +56,7 @@ impl EmbeddedPostgres {
                 ]))
             .context("initdb failed")?;
         }
-        let running = server_command(&bin.join("pg_ctl"), as_root)
-            .arg("status")
-            .arg("--pgdata")
-            .arg(&pgdata)
-            .output()
-            .context("running pg_ctl status")?
-            .status
-            .success();
-        if !running {
+        if !is_running(&bin, &pgdata)? {
             let options = format!(
                 "-c listen_addresses='' -c unix_socket_directories='{}' -p {PORT}",
                 dir.display()
@@ -118,6 +116,52 @@ impl EmbeddedPostgres {
         Self::ensure_running(dir)
     }
 
+    /// The cluster kept under `dir`, whether or not it exists or runs.
+    pub fn at(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The Unix socket the cluster listens on while it runs.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join(format!(".s.PGSQL.{PORT}"))
+    }
+
+    /// Whether the cluster was ever made, and whether it runs.
+    pub fn state(&self) -> Result<ClusterState> {
+        let pgdata = self.dir.join("pgdata");
+        if !pgdata.join("PG_VERSION").exists() {
+            return Ok(ClusterState::Absent);
+        }
+        Ok(if is_running(&find_binaries()?, &pgdata)? {
+            ClusterState::Running
+        } else {
+            ClusterState::Stopped
+        })
+    }
+
+    /// Bytes the cluster's files take on disk (their apparent size).
+    pub fn size(&self) -> Result<u64> {
+        let pgdata = self.dir.join("pgdata");
+        tree_size(&pgdata).with_context(|| format!("measuring {}", pgdata.display()))
+    }
+
+    /// Stops the cluster if it runs; false when it did not. Waits for a
+    /// start in progress in another process, so that start is not undone
+    /// half way.
+    pub fn stop_if_running(&self) -> Result<bool> {
+        if self.state()? == ClusterState::Absent {
+            return Ok(false);
+        }
+        let _lock = lock(&self.dir)?;
+        if self.state()? != ClusterState::Running {
+            return Ok(false);
+        }
+        self.stop()?;
+        Ok(true)
+    }
+
     /// Stops the cluster (fast shutdown: open sessions are ended).
     pub fn stop(&self) -> Result<()> {
         let bin = find_binaries()?;
@@ -158,6 +202,50 @@ pub fn default_data_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("contas/embedded-pg")
+}
+
+/// Holds the lock that makes starting (and stopping) the cluster under
+/// `dir` one process at a time, until dropped.
+fn lock(dir: &Path) -> Result<File> {
+    let lock_path = dir.with_extension("lock");
+    let lock =
+        File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+    lock.lock().context("locking the embedded cluster")?;
+    Ok(lock)
+}
+
+/// `pg_ctl status`: whether a postmaster runs on `pgdata`.
+fn is_running(bin: &Path, pgdata: &Path) -> Result<bool> {
+    Ok(server_command(&bin.join("pg_ctl"), is_root())
+        .arg("status")
+        .arg("--pgdata")
+        .arg(pgdata)
+        .output()
+        .context("running pg_ctl status")?
+        .status
+        .success())
+}
+
+/// The sum of the sizes of the files under `dir` (symbolic links not
+/// followed). A running cluster removes temporary files as it goes: one
+/// gone meanwhile counts for nothing.
+fn tree_size(dir: &Path) -> std::io::Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match fs::read_dir(dir) {
+        Err(e) if gone(&e) => return Ok(0),
+        entries => entries?,
+    };
+    let mut total = 0;
+    for entry in entries {
+        let entry = entry?;
+        total += match entry.metadata() {
+            Ok(metadata) if metadata.is_dir() => tree_size(&entry.path())?,
+            Ok(metadata) => metadata.len(),
+            Err(e) if gone(&e) => 0,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(total)
 }
 
 fn is_root() -> bool {

@@ -16,6 +16,10 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Directory of the embedded PostgreSQL (the store without DATABASE_URL).
+    #[arg(long, env = "CONTAS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +67,22 @@ pub enum Command {
     /// Exit 0 when the local `contas serve` is ready, 1 otherwise (for
     /// container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// The embedded PostgreSQL under --data-dir, which `serve` starts
+    /// without DATABASE_URL and which keeps running after it exits.
+    Embedded {
+        #[command(subcommand)]
+        command: EmbeddedCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EmbeddedCommand {
+    /// Say whether the embedded PostgreSQL runs, its directory, socket, URL
+    /// and size. Exit 0 when it runs, 3 when it does not.
+    Status,
+    /// Stop the embedded PostgreSQL (fast shutdown: open sessions are
+    /// ended). Stopping one that does not run is not an error.
+    Stop,
 }
 
 /// What a writer does while another one (an import, a seed, retention)
@@ -94,9 +114,6 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CONTAS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Directory of the embedded PostgreSQL (used only without DATABASE_URL).
-    #[arg(long, env = "CONTAS_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Longest an API request may take; past it the answer is 504 and its
     /// database statement is cancelled (e.g. `5s`, `500ms`).
     #[arg(long, env = "CONTAS_REQUEST_TIMEOUT", default_value = "5s", value_parser = duration::parse)]

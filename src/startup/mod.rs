@@ -4,9 +4,11 @@
 mod cli;
 mod commands;
 mod connect;
+mod embedded;
 mod serve;
 
-pub use cli::{Cli, Command, LockArgs, ServeArgs};
+pub use cli::{Cli, Command, EmbeddedCommand, LockArgs, ServeArgs};
+pub use embedded::EXIT_NOT_RUNNING;
 
 use crate::http::auth;
 use crate::store::lock::LockError;
@@ -25,7 +27,7 @@ pub const EXIT_CONFIG: u8 = 78;
 /// printed on stderr.
 pub async fn run(cli: Cli) -> ExitCode {
     match run_command(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // Refusals an operator acts on are one line; anything else
             // carries its chain of causes.
@@ -45,24 +47,34 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn run_command(cli: Cli) -> Result<()> {
+async fn run_command(cli: Cli) -> Result<ExitCode> {
     let database_url = cli.database_url;
+    let data_dir = embedded::data_dir(cli.data_dir);
     let command = cli
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::parse_defaults())));
     match command {
-        Command::Serve(args) => serve::serve(database_url, *args).await,
-        Command::Migrate => commands::migrate(database_url).await,
+        Command::Serve(args) => serve::serve(database_url, data_dir, *args).await?,
+        Command::Migrate => commands::migrate(database_url).await?,
         Command::Import { file, quiet, lock } => {
-            commands::import(database_url, &file, quiet, &lock).await
+            commands::import(database_url, &file, quiet, &lock).await?
         }
-        Command::Seed { args, if_empty } => commands::seed(database_url, &args, if_empty).await,
+        Command::Seed { args, if_empty } => commands::seed(database_url, &args, if_empty).await?,
         Command::Retention {
             keep_months,
             dry_run,
             no_compact,
             lock,
-        } => commands::retention(database_url, keep_months, dry_run, no_compact, &lock).await,
-        Command::Healthcheck(args) => crate::healthcheck::check(&args).await,
+        } => commands::retention(database_url, keep_months, dry_run, no_compact, &lock).await?,
+        Command::Healthcheck(args) => crate::healthcheck::check(&args).await?,
+        Command::Embedded { command } => match command {
+            EmbeddedCommand::Status => {
+                if !embedded::status(&data_dir)? {
+                    return Ok(ExitCode::from(EXIT_NOT_RUNNING));
+                }
+            }
+            EmbeddedCommand::Stop => embedded::stop(&data_dir)?,
+        },
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 
 use super::cli::ServeArgs;
 use super::connect::{connect, parse_url};
-use crate::embedded_pg::{self, EmbeddedPostgres};
+use crate::embedded_pg::EmbeddedPostgres;
 use crate::http::auth::{self, ApiToken, Exposure};
 use crate::http::limits::RequestLimits;
 use crate::http::server::shutdown_signal;
@@ -65,7 +65,11 @@ impl ServeArgs {
     }
 }
 
-pub(super) async fn serve(database_url: Option<String>, args: ServeArgs) -> Result<()> {
+pub(super) async fn serve(
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    args: ServeArgs,
+) -> Result<()> {
     // Configuration mistakes end the start before any database work.
     let serving_pool = args.serving_pool()?;
     let limits = args.request_limits();
@@ -102,7 +106,6 @@ pub(super) async fn serve(database_url: Option<String>, args: ServeArgs) -> Resu
     if read_options.is_some() && database_url.is_none() {
         bail!("DATABASE_READ_URL needs DATABASE_URL: migrations are applied on the primary");
     }
-    let data_dir = args.data_dir.unwrap_or_else(embedded_pg::default_data_dir);
     let primary = migrated_primary(database_url, data_dir, args.bind).await?;
     // Migrating made the months ahead; this keeps them coming.
     tokio::spawn(months::keep_ready(

@@ -5,8 +5,10 @@ use crate::common;
 
 use common::db::fresh_database;
 use common::fixtures::bank_ndjson;
+use contas::embedded_pg::{ClusterState, EmbeddedPostgres};
 use sqlx::ConnectOptions;
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,61 @@ fn contas() -> Command {
 
 async fn database_url() -> String {
     fresh_database().await.to_url_lossy().to_string()
+}
+
+/// A data directory of its own for the embedded PostgreSQL; whatever
+/// cluster a test starts there is stopped when the test ends, passed or
+/// failed.
+struct EmbeddedDir {
+    data: PathBuf,
+    // Removed after the cluster is stopped.
+    _dir: tempfile::TempDir,
+}
+
+impl EmbeddedDir {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // As root the cluster runs as `postgres`, which must reach the directory.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        Self {
+            data: dir.path().join("pg"),
+            _dir: dir,
+        }
+    }
+
+    /// `contas` without DATABASE_URL, on this directory.
+    fn contas(&self) -> Command {
+        let mut command = contas();
+        command.env("CONTAS_DATA_DIR", &self.data);
+        command
+    }
+
+    fn state(&self) -> ClusterState {
+        EmbeddedPostgres::at(&self.data).state().unwrap()
+    }
+}
+
+impl Drop for EmbeddedDir {
+    fn drop(&mut self) {
+        if let Err(e) = EmbeddedPostgres::at(&self.data).stop_if_running() {
+            eprintln!("stopping the cluster under {}: {e:#}", self.data.display());
+        }
+    }
+}
+
+/// Runs `command`, returning its exit status and stdout; stderr is shown
+/// on failure.
+fn run(command: &mut Command) -> (Option<i32>, String) {
+    let output = command.output().unwrap();
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -166,21 +223,14 @@ fn commands_other_than_serve_need_database_url() {
 /// demo bank, and prints a curl that works.
 #[tokio::test]
 async fn serve_without_configuration_serves_the_demo_bank() {
-    let dir = tempfile::tempdir().unwrap();
-    // As root the cluster runs as `postgres`, which must reach the directory.
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let data_dir = dir.path().join("pg");
+    let embedded = EmbeddedDir::new();
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
-    let mut child = contas()
+    let mut child = embedded
+        .contas()
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("CONTAS_DATA_DIR", &data_dir)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -253,10 +303,50 @@ async fn serve_without_configuration_serves_the_demo_bank() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    contas::embedded_pg::EmbeddedPostgres::ensure_running(&data_dir)
-        .unwrap()
-        .stop()
-        .unwrap();
+    assert_eq!(
+        embedded.state(),
+        ClusterState::Running,
+        "the embedded PostgreSQL outlives serve"
+    );
+}
+
+/// `contas embedded status` says whether the cluster runs (exit 0) or not
+/// (exit 3), and `contas embedded stop` stops it, once or twice.
+#[test]
+fn embedded_status_and_stop_follow_the_cluster() {
+    let embedded = EmbeddedDir::new();
+    let (code, stdout) = run(embedded.contas().args(["embedded", "status"]));
+    assert_eq!(code, Some(3), "{stdout}");
+    assert!(stdout.contains("not running (none made yet)"), "{stdout}");
+
+    EmbeddedPostgres::ensure_running(&embedded.data).unwrap();
+    let (code, stdout) = run(embedded.contas().args(["embedded", "status"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    for expected in [
+        "embedded PostgreSQL: running".to_owned(),
+        format!("data directory: {}", embedded.data.display()),
+        format!("socket: {}", embedded.data.join(".s.PGSQL.5432").display()),
+        "url: postgres://".to_owned(),
+        "size: ".to_owned(),
+    ] {
+        assert!(stdout.contains(&expected), "{expected:?} in {stdout}");
+    }
+
+    let (code, stdout) = run(embedded.contas().args(["embedded", "stop"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("stopped"), "{stdout}");
+    assert_eq!(embedded.state(), ClusterState::Stopped);
+    let (code, stdout) = run(embedded.contas().args(["embedded", "status"]));
+    assert_eq!(code, Some(3), "{stdout}");
+    assert!(
+        stdout.contains("embedded PostgreSQL: not running"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("size: "), "{stdout}");
+
+    let (code, stdout) = run(embedded.contas().args(["embedded", "stop"]));
+    assert_eq!(code, Some(0), "stopping a stopped cluster: {stdout}");
+    assert!(stdout.contains("not running"), "{stdout}");
 }
 
 // ---- overlapping imports -------------------------------------------------------
