@@ -12,7 +12,9 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// PostgreSQL URL. Unset: `serve` starts an embedded PostgreSQL with demo data.
+    /// PostgreSQL URL. Unset: every command uses an embedded PostgreSQL
+    /// under --data-dir, started if need be (`serve` loads demo data into it
+    /// the first time); it keeps running after contas exits.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
@@ -67,8 +69,8 @@ pub enum Command {
     /// Exit 0 when the local `contas serve` is ready, 1 otherwise (for
     /// container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
-    /// The embedded PostgreSQL under --data-dir, which `serve` starts
-    /// without DATABASE_URL and which keeps running after it exits.
+    /// The embedded PostgreSQL under --data-dir, which the commands start
+    /// without DATABASE_URL and which keeps running after they exit.
     Embedded {
         #[command(subcommand)]
         command: EmbeddedCommand,

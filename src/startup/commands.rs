@@ -2,27 +2,22 @@
 //! `retention`.
 
 use super::cli::LockArgs;
-use super::connect::{connect, connect_bulk, required_url};
+use super::connect::{Store, connect};
 use crate::store::retention;
 use crate::{db, import, seed};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::Path;
 
-pub(super) async fn migrate(database_url: Option<String>) -> Result<()> {
-    let pool = connect(required_url(database_url)?).await?;
+pub(super) async fn migrate(store: Store) -> Result<()> {
+    let pool = connect(store.options().await?).await?;
     db::migrate(&pool).await.context("applying migrations")?;
     eprintln!("migrations applied");
     Ok(())
 }
 
-pub(super) async fn import(
-    database_url: Option<String>,
-    file: &Path,
-    quiet: bool,
-    lock: &LockArgs,
-) -> Result<()> {
-    let pool = connect_bulk(database_url, "contas import").await?;
+pub(super) async fn import(store: Store, file: &Path, quiet: bool, lock: &LockArgs) -> Result<()> {
+    let pool = store.connect_bulk("contas import").await?;
     db::migrate(&pool).await.context("applying migrations")?;
     let options = import::ImportOptions {
         progress: !quiet && std::io::stderr().is_terminal(),
@@ -34,17 +29,13 @@ pub(super) async fn import(
     Ok(())
 }
 
-pub(super) async fn seed(
-    database_url: Option<String>,
-    args: &seed::SeedArgs,
-    if_empty: bool,
-) -> Result<()> {
+pub(super) async fn seed(store: Store, args: &seed::SeedArgs, if_empty: bool) -> Result<()> {
     if let Some(path) = &args.output {
         // The records may be on stdout: the summary goes to stderr.
         eprintln!("{}", seed::write_path(&args.config(), path)?);
         return Ok(());
     }
-    let pool = connect_bulk(database_url, "contas seed").await?;
+    let pool = store.connect_bulk("contas seed").await?;
     db::migrate(&pool).await.context("applying migrations")?;
     if if_empty && !seed::is_empty(&pool).await? {
         println!("the store holds data already: not seeding");
@@ -56,13 +47,13 @@ pub(super) async fn seed(
 }
 
 pub(super) async fn retention(
-    database_url: Option<String>,
+    store: Store,
     keep_months: u32,
     dry_run: bool,
     no_compact: bool,
     lock: &LockArgs,
 ) -> Result<()> {
-    let pool = connect_bulk(database_url, "contas retention").await?;
+    let pool = store.connect_bulk("contas retention").await?;
     db::migrate(&pool).await.context("applying migrations")?;
     let mut connection = pool.acquire().await?;
     let options = retention::RetentionOptions {

@@ -1,10 +1,16 @@
-//! `contas embedded status|stop`: the embedded PostgreSQL keeps running
-//! after `contas` exits, so the next start is instant; these show it and
-//! stop it.
+//! The embedded PostgreSQL every command uses without `DATABASE_URL`, and
+//! `contas embedded status|stop`: it keeps running after `contas` exits, so
+//! the next command starts at once; every command on it says so.
 
+use super::connect::connect;
 use crate::embedded_pg::{self, ClusterState, EmbeddedPostgres};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+
+/// What every command on the embedded cluster says once, so nobody is
+/// surprised by a PostgreSQL left running.
+pub(super) const KEEPS_RUNNING: &str =
+    "keeps running after contas exits (`contas embedded stop` stops it)";
 
 /// The database the commands use on the embedded cluster.
 const DATABASE: &str = "contas";
@@ -16,6 +22,47 @@ pub const EXIT_NOT_RUNNING: u8 = 3;
 /// `CONTAS_DATA_DIR`, or the default for this user.
 pub(super) fn data_dir(configured: Option<PathBuf>) -> PathBuf {
     configured.unwrap_or_else(embedded_pg::default_data_dir)
+}
+
+/// The embedded cluster under `dir`, started (and made, the first time)
+/// unless it runs, with the commands' database in it.
+pub(super) async fn open(dir: &Path) -> Result<EmbeddedPostgres> {
+    let dir = dir.to_path_buf();
+    let cluster =
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&dir)).await??;
+    let pool = connect(cluster.connect_options("postgres")).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&pool)
+            .await?;
+    if !exists {
+        let created = sqlx::query(&format!("CREATE DATABASE {DATABASE}"))
+            .execute(&pool)
+            .await;
+        // Another command starting at the same time may have made it.
+        if let Err(e) = created
+            && !is_duplicate_database(&e)
+        {
+            return Err(e).context("creating the embedded database");
+        }
+    }
+    pool.close().await;
+    Ok(cluster)
+}
+
+fn is_duplicate_database(error: &sqlx::Error) -> bool {
+    // 42P04: duplicate_database; 23505: the race lost on pg_database's
+    // unique index.
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "42P04" || code == "23505")
+}
+
+/// The connection options of the commands' database on `cluster`.
+pub(super) fn database_options(cluster: &EmbeddedPostgres) -> sqlx::postgres::PgConnectOptions {
+    cluster.connect_options(DATABASE)
 }
 
 /// The URL of the commands' database on `cluster`, for psql or

@@ -13,6 +13,7 @@ pub use embedded::EXIT_NOT_RUNNING;
 use crate::http::auth;
 use crate::store::lock::LockError;
 use anyhow::Result;
+use connect::Store;
 use std::process::ExitCode;
 
 /// Exit status of a writer that gave up on the store's lock (sysexits'
@@ -48,32 +49,34 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn run_command(cli: Cli) -> Result<ExitCode> {
-    let database_url = cli.database_url;
-    let data_dir = embedded::data_dir(cli.data_dir);
+    let store = Store {
+        database_url: cli.database_url,
+        data_dir: embedded::data_dir(cli.data_dir),
+    };
     let command = cli
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::parse_defaults())));
     match command {
-        Command::Serve(args) => serve::serve(database_url, data_dir, *args).await?,
-        Command::Migrate => commands::migrate(database_url).await?,
+        Command::Serve(args) => serve::serve(store, *args).await?,
+        Command::Migrate => commands::migrate(store).await?,
         Command::Import { file, quiet, lock } => {
-            commands::import(database_url, &file, quiet, &lock).await?
+            commands::import(store, &file, quiet, &lock).await?
         }
-        Command::Seed { args, if_empty } => commands::seed(database_url, &args, if_empty).await?,
+        Command::Seed { args, if_empty } => commands::seed(store, &args, if_empty).await?,
         Command::Retention {
             keep_months,
             dry_run,
             no_compact,
             lock,
-        } => commands::retention(database_url, keep_months, dry_run, no_compact, &lock).await?,
+        } => commands::retention(store, keep_months, dry_run, no_compact, &lock).await?,
         Command::Healthcheck(args) => crate::healthcheck::check(&args).await?,
         Command::Embedded { command } => match command {
             EmbeddedCommand::Status => {
-                if !embedded::status(&data_dir)? {
+                if !embedded::status(&store.data_dir)? {
                     return Ok(ExitCode::from(EXIT_NOT_RUNNING));
                 }
             }
-            EmbeddedCommand::Stop => embedded::stop(&data_dir)?,
+            EmbeddedCommand::Stop => embedded::stop(&store.data_dir)?,
         },
     }
     Ok(ExitCode::SUCCESS)

@@ -2,8 +2,8 @@
 //! or on the embedded PostgreSQL with the demo bank.
 
 use super::cli::ServeArgs;
-use super::connect::{connect, parse_url};
-use crate::embedded_pg::EmbeddedPostgres;
+use super::connect::{Store, connect, parse_url};
+use super::embedded::{self, KEEPS_RUNNING};
 use crate::http::auth::{self, ApiToken, Exposure};
 use crate::http::limits::RequestLimits;
 use crate::http::server::shutdown_signal;
@@ -65,11 +65,7 @@ impl ServeArgs {
     }
 }
 
-pub(super) async fn serve(
-    database_url: Option<String>,
-    data_dir: PathBuf,
-    args: ServeArgs,
-) -> Result<()> {
+pub(super) async fn serve(store: Store, args: ServeArgs) -> Result<()> {
     // Configuration mistakes end the start before any database work.
     let serving_pool = args.serving_pool()?;
     let limits = args.request_limits();
@@ -103,10 +99,10 @@ pub(super) async fn serve(
                 .context("DATABASE_READ_URL is not a valid PostgreSQL URL")
         })
         .transpose()?;
-    if read_options.is_some() && database_url.is_none() {
+    if read_options.is_some() && store.database_url.is_none() {
         bail!("DATABASE_READ_URL needs DATABASE_URL: migrations are applied on the primary");
     }
-    let primary = migrated_primary(database_url, data_dir, args.bind).await?;
+    let primary = migrated_primary(store, args.bind).await?;
     // Migrating made the months ahead; this keeps them coming.
     tokio::spawn(months::keep_ready(
         primary
@@ -135,14 +131,10 @@ pub(super) async fn serve(
 }
 
 /// The store, its migrations applied: `DATABASE_URL`, or the embedded
-/// cluster under `data_dir` with the demo bank.
-async fn migrated_primary(
-    database_url: Option<String>,
-    data_dir: PathBuf,
-    bind: SocketAddr,
-) -> Result<PgConnectOptions> {
-    let Some(url) = database_url else {
-        return start_embedded(data_dir, bind).await;
+/// cluster with the demo bank.
+async fn migrated_primary(store: Store, bind: SocketAddr) -> Result<PgConnectOptions> {
+    let Some(url) = store.database_url else {
+        return start_embedded(store.data_dir, bind).await;
     };
     let options = parse_url(&url)?;
     // Migrations run on a pool of their own: the serving pool's statement
@@ -160,20 +152,9 @@ async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgConnectOptio
         "DATABASE_URL is not set: starting an embedded PostgreSQL under {}",
         dir.display()
     );
-    let cluster =
-        tokio::task::spawn_blocking(move || EmbeddedPostgres::ensure_running(&dir)).await??;
-    let pool = connect(cluster.connect_options("postgres")).await?;
-    sqlx::query("SELECT 1").execute(&pool).await?;
-    if sqlx::query_scalar::<_, bool>(
-        "SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'contas')",
-    )
-    .fetch_one(&pool)
-    .await?
-    {
-        sqlx::query("CREATE DATABASE contas").execute(&pool).await?;
-    }
-    pool.close().await;
-    let pool = connect(cluster.connect_options("contas")).await?;
+    let cluster = embedded::open(&dir).await?;
+    let options = embedded::database_options(&cluster);
+    let pool = connect(options.clone()).await?;
     db::migrate(&pool).await.context("applying migrations")?;
     if seed::is_empty(&pool).await? {
         eprintln!("loading the demo bank…");
@@ -181,7 +162,8 @@ async fn start_embedded(dir: PathBuf, bind: SocketAddr) -> Result<PgConnectOptio
         eprintln!("{summary}");
     }
     pool.close().await;
-    eprintln!("embedded database: {}", cluster.url("contas"));
+    eprintln!("embedded database: {}", embedded::database_url(&cluster));
+    eprintln!("the embedded PostgreSQL {KEEPS_RUNNING}");
     eprintln!("try:\n{}", seed::demo_curl(bind));
-    Ok(cluster.connect_options("contas"))
+    Ok(options)
 }

@@ -208,15 +208,62 @@ async fn migrate_and_seed() {
     assert!(transactions >= 600, "{transactions}");
 }
 
-#[test]
-fn commands_other_than_serve_need_database_url() {
-    let output = contas()
-        .args(["import", "-"])
-        .stdin(Stdio::null())
-        .output()
+/// Without DATABASE_URL the commands that need a store use the embedded
+/// PostgreSQL `serve` uses, each saying that it outlives them: what
+/// `contas import` loads there is what the URL `contas embedded status`
+/// prints reaches, and what `seed` and `retention` find.
+#[tokio::test]
+async fn commands_without_database_url_share_the_embedded_store() {
+    let embedded = EmbeddedDir::new();
+    let migrate = embedded.contas().arg("migrate").output().unwrap();
+    let stderr = String::from_utf8_lossy(&migrate.stderr);
+    assert!(migrate.status.success(), "{stderr}");
+    let note = stderr
+        .lines()
+        .find(|l| l.contains("keeps running after contas exits"))
+        .unwrap_or_else(|| panic!("no word of the cluster outliving contas: {stderr}"));
+    assert!(
+        note.contains(&embedded.data.display().to_string())
+            && note.contains("`contas embedded stop`"),
+        "{note}"
+    );
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bank_ndjson().as_bytes()).unwrap();
+    let (code, stdout) = run(embedded.contas().arg("import").arg(file.path()));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("imported "), "{stdout}");
+
+    let (code, stdout) = run(embedded.contas().args(["embedded", "status"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    let url = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("url: "))
+        .unwrap_or_else(|| panic!("no url: {stdout}"));
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&pool)
+        .await
         .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL is not set"));
+    pool.close().await;
+    let imported = bank_ndjson()
+        .lines()
+        .filter(|l| l.contains(r#""record":"customer""#))
+        .count();
+    assert_eq!(customers, imported as i64);
+
+    let (code, stdout) = run(embedded.contas().args(["seed", "--if-empty"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("holds data already"), "{stdout}");
+    let (code, stdout) = run(embedded.contas().args(["retention", "--dry-run"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("retention"), "{stdout}");
+
+    let (code, stdout) = run(embedded.contas().args(["embedded", "stop"]));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("stopped"), "{stdout}");
+    let (code, stdout) = run(embedded.contas().args(["embedded", "status"]));
+    assert_eq!(code, Some(3), "{stdout}");
 }
 
 /// `contas serve` with no DATABASE_URL runs a private PostgreSQL, loads the
