@@ -37,7 +37,8 @@ pub(super) async fn open(dir: &Path) -> Result<EmbeddedPostgres> {
             .fetch_one(&pool)
             .await?;
     if !exists {
-        let created = sqlx::query(&format!("CREATE DATABASE {DATABASE}"))
+        // DATABASE is our own constant identifier.
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DATABASE}")))
             .execute(&pool)
             .await;
         // Another command starting at the same time may have made it.
