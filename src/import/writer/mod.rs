@@ -21,20 +21,24 @@
 //! accounts the file created, hashes of the ids it gave them. The last
 //! snapshot of each account is written at the end of the file.
 
+mod hashing;
+mod registry;
+
 use super::ErrorSink;
 use super::completed_ids::CompletedIds;
 use super::copy::{COPY_TRANSACTIONS, CopyRows};
 use super::stored::{STORED_COLUMNS, StoredRow};
 use super::tombstone::Content;
 use super::validate::{
-    Account, AccountRef, Balance, Brand, Customer, Definition, Item, Limits, Removal, TxRow,
+    Account, Balance, Brand, Customer, Definition, Item, Limits, Removal, TxRow,
 };
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
+use hashing::{Fx, FxMap, KeyHashes, key_hash};
+use registry::Registry;
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::mem;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,143 +47,6 @@ use tokio::sync::mpsc::Receiver;
 use crate::domain::month::Month;
 use crate::store::feeds::BrandFeed;
 use crate::store::months;
-
-/// No account: brands and customers.
-const NONE: u32 = u32::MAX;
-
-/// A fast hasher for the registry's maps (keys come from the file, but a
-/// collision attack would only slow an import its author runs).
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type Fx = BuildHasherDefault<FxHasher>;
-type FxMap<K, V> = HashMap<K, V, Fx>;
-
-/// For sets of values that are hashes already (spread over the 64 bits the
-/// table looks at).
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u32 keys")
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// 32-bit hashes of transaction ids: 4 bytes an id. A collision only sends
-/// a row down the slower path that looks it up first.
-type KeyHashes = HashSet<u32, BuildHasherDefault<IdentityHasher>>;
-
-/// A 32-bit hash of a transaction key (FNV-1a, then mixed).
-fn key_hash(key: &str) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    (h ^ (h >> 32)) as u32
-}
-
-/// What the file (so far) and the store say about a brand or a customer.
-#[derive(Default)]
-struct Entity {
-    /// Line of its first definition in the file.
-    defined: Option<u64>,
-    /// Whether it was in the store before the file; `None` when it was first
-    /// met as a definition, where this never matters.
-    in_store: Option<bool>,
-    /// Its definition was refused: what depends on it is skipped silently
-    /// (the file is rejected anyway) instead of being reported again.
-    broken: bool,
-}
-
-impl Entity {
-    fn known_at(&self, line: u64) -> bool {
-        self.in_store == Some(true) || self.defined.is_some_and(|d| d < line)
-    }
-}
-
-struct BrandState {
-    id: String,
-    entity: Entity,
-    customers: FxMap<String, Entity>,
-    accounts: FxMap<String, u32>,
-    /// The newest balance time of the brand's balance lines.
-    newest_balance: Option<DateTime<Utc>>,
-}
-
-struct AccountState {
-    brand: u32,
-    entity: Entity,
-    id: Option<i64>,
-    /// Whether the store may hold holder rows for it.
-    holders_in_db: bool,
-    /// `updateDateTime` of its current balance.
-    balance_time: Option<DateTime<Utc>>,
-    /// Ids of its current pending entries.
-    pending: HashSet<String>,
-    /// Whether the store holds pending entries for it.
-    pending_in_db: bool,
-    /// The file's last snapshot of it: line, and first entry index per id.
-    snapshot: Option<(u64, HashMap<String, usize>)>,
-    /// Completed transactions of the file (id, line) added while a pending
-    /// entry had the same id.
-    conflicts: Vec<(String, u64)>,
-    /// For an account the store did not have before the file: hashes of the
-    /// completed ids the file gave it. An id not in the set cannot conflict,
-    /// so its row goes in by COPY.
-    fresh: Option<KeyHashes>,
-}
 
 struct Staged {
     line: u64,
@@ -291,11 +158,8 @@ pub(crate) async fn run(
     };
     let mut next = items.next().await;
     while let Some((line, item)) = next {
-        let ready = w.batch.is_empty()
-            && w.resolve_brands.is_empty()
-            && w.resolve_customers.is_empty()
-            && w.resolve_accounts.is_empty();
-        match ready.then(|| w.streamable(line, &item)).flatten() {
+        let ready = w.batch.is_empty() && w.state.registry.resolved();
+        match ready.then(|| w.state.streamable(line, &item)).flatten() {
             Some(account) => next = w.stream(account, item, &mut items).await?,
             None => {
                 w.push(line, item).await?;
@@ -305,7 +169,7 @@ pub(crate) async fn run(
     }
     if !cancelled.load(Ordering::Relaxed) {
         w.flush().await?;
-        let deferred = mem::take(&mut w.deferred);
+        let deferred = mem::take(&mut w.state.deferred);
         let mut snapshots: Vec<(u32, Vec<TxRow>)> = deferred
             .into_iter()
             .filter_map(|(a, entries)| Some((a, entries?)))
@@ -320,6 +184,8 @@ pub(crate) async fn run(
     }
     let tx = w.tx.take().expect("the transaction is back");
     let feeds = w
+        .state
+        .registry
         .brands
         .iter()
         .map(|b| BrandFeed {
@@ -329,32 +195,20 @@ pub(crate) async fn run(
         .collect();
     Ok(Outcome {
         tx,
-        errors: w.errors,
-        stats: w.stats,
+        errors: w.state.errors,
+        stats: w.state.stats,
         feeds,
     })
 }
 
-struct Writer {
-    /// Taken while a COPY streams.
-    tx: Option<Transaction<'static, Postgres>>,
-    brands: Vec<BrandState>,
-    brand_index: FxMap<String, u32>,
-    /// The account of the previous line, by its shared key.
-    last_account: Option<(AccountRef, u32, u32)>,
-    copy: CopyRows,
-    accounts: Vec<AccountState>,
-    resolve_brands: Vec<u32>,
-    resolve_customers: Vec<(u32, String)>,
-    resolve_accounts: Vec<(u32, String)>,
-    batch: Vec<Staged>,
-    batch_rows: usize,
-    batch_limit: usize,
-    /// Removals of the batch, by (account, transaction key), with their line.
-    batch_removals: FxMap<(u32, String), u64>,
+/// What the writer knows of the file and the store, and what it decided,
+/// apart from the connection: the decisions read and change only this, so
+/// they are tested on a state built in memory.
+#[derive(Default)]
+struct State {
+    registry: Registry,
     errors: ErrorSink,
     stats: WriterStats,
-    applied: Arc<AtomicU64>,
     /// The last snapshot of each account, written at the end of the file:
     /// only the final set of pending entries is compared with the store, so
     /// that importing a file again leaves them untouched (same rows, same
@@ -366,6 +220,19 @@ struct Writer {
     months: HashSet<Month, Fx>,
     /// Entries booked before this date are skipped (see `retention_horizon`).
     horizon: Option<NaiveDate>,
+}
+
+struct Writer {
+    /// Taken while a COPY streams.
+    tx: Option<Transaction<'static, Postgres>>,
+    state: State,
+    copy: CopyRows,
+    batch: Vec<Staged>,
+    batch_rows: usize,
+    batch_limit: usize,
+    /// Removals of the batch, by (account, transaction key), with their line.
+    batch_removals: FxMap<(u32, String), u64>,
+    applied: Arc<AtomicU64>,
     /// Accounts with tombstones: only their new ids are looked up there.
     tombstoned: HashSet<i64, Fx>,
     /// Where completed ids are looked up.
@@ -417,25 +284,13 @@ impl Writer {
     ) -> Self {
         Self {
             tx: Some(tx),
-            brands: Vec::new(),
-            brand_index: FxMap::default(),
-            last_account: None,
+            state: State::default(),
             copy: CopyRows::default(),
-            accounts: Vec::new(),
-            resolve_brands: Vec::new(),
-            resolve_customers: Vec::new(),
-            resolve_accounts: Vec::new(),
             batch: Vec::new(),
             batch_rows: 0,
             batch_limit: batch_limit.max(1),
             batch_removals: FxMap::default(),
-            errors: ErrorSink::default(),
-            stats: WriterStats::default(),
             applied,
-            deferred: Vec::new(),
-            deferred_slot: FxMap::default(),
-            months: HashSet::default(),
-            horizon: None,
             tombstoned: HashSet::default(),
             completed: CompletedIds::default(),
         }
@@ -447,11 +302,12 @@ impl Writer {
             .await
             .context("listing the months of transactions")?;
         self.completed = CompletedIds::read(db!(self), &existing).await?;
-        self.months = existing.into_iter().collect();
-        self.horizon = sqlx::query_scalar("SELECT oldest_booking_date FROM retention_horizon")
-            .fetch_optional(db!(self))
-            .await
-            .context("reading the retention horizon")?;
+        self.state.months = existing.into_iter().collect();
+        self.state.horizon =
+            sqlx::query_scalar("SELECT oldest_booking_date FROM retention_horizon")
+                .fetch_optional(db!(self))
+                .await
+                .context("reading the retention horizon")?;
         self.tombstoned =
             sqlx::query_scalar::<_, i64>("SELECT DISTINCT account_id FROM transaction_tombstones")
                 .fetch_all(db!(self))
@@ -462,23 +318,6 @@ impl Writer {
         Ok(())
     }
 
-    /// Whether an entry booked on `date` may not be stored any more.
-    fn expired(&self, date: NaiveDate) -> bool {
-        self.horizon.is_some_and(|h| date < h)
-    }
-
-    /// The months of these booking dates still without a partition.
-    fn missing_months(&self, dates: impl IntoIterator<Item = NaiveDate>) -> Vec<Month> {
-        let mut missing: Vec<Month> = dates
-            .into_iter()
-            .map(Month::of)
-            .filter(|m| !self.months.contains(m))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        missing
-    }
-
     /// Makes these months' partitions (inside the file's transaction: a
     /// refused file leaves none behind).
     async fn create_months(&mut self, missing: Vec<Month>) -> Result<()> {
@@ -486,167 +325,38 @@ impl Writer {
             months::ensure(db!(self), month)
                 .await
                 .with_context(|| format!("creating the partition of {month}"))?;
-            self.months.insert(month);
+            self.state.months.insert(month);
         }
         Ok(())
-    }
-
-    // ---- the registry of what the file names -------------------------------
-
-    fn brand(&mut self, id: &str, define: Option<u64>) -> u32 {
-        if let Some(&b) = self.brand_index.get(id) {
-            if let Some(line) = define {
-                self.brands[b as usize].entity.defined.get_or_insert(line);
-            }
-            return b;
-        }
-        let b = self.brands.len() as u32;
-        self.brands.push(BrandState {
-            id: id.to_owned(),
-            entity: Entity {
-                defined: define,
-                ..Entity::default()
-            },
-            customers: FxMap::default(),
-            accounts: FxMap::default(),
-            newest_balance: None,
-        });
-        self.brand_index.insert(id.to_owned(), b);
-        if define.is_none() {
-            self.resolve_brands.push(b);
-        }
-        b
-    }
-
-    fn customer(&mut self, brand: u32, document: &str, define: Option<u64>) -> &mut Entity {
-        let customers = &mut self.brands[brand as usize].customers;
-        if !customers.contains_key(document) {
-            customers.insert(
-                document.to_owned(),
-                Entity {
-                    defined: define,
-                    ..Entity::default()
-                },
-            );
-            if define.is_none() {
-                self.resolve_customers.push((brand, document.to_owned()));
-            }
-        }
-        let entity = customers.get_mut(document).expect("just inserted");
-        if let Some(line) = define {
-            entity.defined.get_or_insert(line);
-        }
-        entity
-    }
-
-    fn account(&mut self, brand: u32, key: &str, define: Option<u64>) -> u32 {
-        let accounts = &mut self.brands[brand as usize].accounts;
-        let a = match accounts.get(key) {
-            Some(&a) => a,
-            None => {
-                let a = self.accounts.len() as u32;
-                accounts.insert(key.to_owned(), a);
-                self.accounts.push(AccountState {
-                    brand,
-                    entity: Entity::default(),
-                    id: None,
-                    holders_in_db: false,
-                    balance_time: None,
-                    pending: HashSet::new(),
-                    pending_in_db: false,
-                    snapshot: None,
-                    conflicts: Vec::new(),
-                    fresh: None,
-                });
-                // Accounts are always looked up: their id is needed.
-                self.resolve_accounts.push((a, key.to_owned()));
-                a
-            }
-        };
-        if let Some(line) = define {
-            self.accounts[a as usize].entity.defined.get_or_insert(line);
-        }
-        a
-    }
-
-    fn account_of(&mut self, r: &AccountRef) -> (u32, u32) {
-        if let Some((last, b, a)) = &self.last_account
-            && Arc::ptr_eq(&last.key, &r.key)
-            && Arc::ptr_eq(&last.brand, &r.brand)
-        {
-            return (*b, *a);
-        }
-        let b = self.brand(&r.brand, None);
-        let a = self.account(b, &r.key, None);
-        self.last_account = Some((r.clone(), b, a));
-        (b, a)
     }
 
     // ---- batching ----------------------------------------------------------
 
     async fn push(&mut self, line: u64, item: Item) -> Result<()> {
-        let (brand, account, rows) = match &item {
-            Item::Defines(d) => {
-                match d {
-                    Definition::Brand(id) => {
-                        let b = self.brand(id, Some(line));
-                        self.brands[b as usize].entity.broken = true;
-                    }
-                    Definition::Customer { brand_id, document } => {
-                        let b = self.brand(brand_id, None);
-                        self.customer(b, document, Some(line)).broken = true;
-                    }
-                    Definition::Account(r) => {
-                        let b = self.brand(&r.brand, None);
-                        let a = self.account(b, &r.key, Some(line));
-                        self.accounts[a as usize].entity.broken = true;
-                    }
-                }
-                return Ok(());
-            }
-            Item::Brand(b) => (self.brand(&b.brand_id, Some(line)), NONE, 1),
-            Item::Customer(c) => {
-                let b = self.brand(&c.brand_id, None);
-                self.customer(b, &c.document, Some(line));
-                (b, NONE, 1)
-            }
-            Item::Account(a) => {
-                let b = self.brand(&a.account.brand, None);
-                for holder in &a.holders {
-                    self.customer(b, holder, None);
-                }
-                (b, self.account(b, &a.account.key, Some(line)), 1)
-            }
-            Item::Balance(x) => {
-                let (b, a) = self.account_of(&x.account);
-                (b, a, 1)
-            }
-            Item::Limits(x) => {
-                let (b, a) = self.account_of(&x.account);
-                (b, a, 1)
-            }
-            Item::Transaction(r, row) => {
-                let (b, a) = self.account_of(r);
+        let Some((brand, account)) = self.state.registry.register(line, &item) else {
+            return Ok(());
+        };
+        let rows = match &item {
+            Item::Transaction(_, row) => {
                 // Removed earlier in this batch, now added again: the removal
                 // must reach the store first.
                 if !self.batch_removals.is_empty()
-                    && self.batch_removals.contains_key(&(a, row.key.clone()))
+                    && self
+                        .batch_removals
+                        .contains_key(&(account, row.key.clone()))
                 {
                     self.flush().await?;
                 }
-                (b, a, 1)
+                1
             }
-            Item::Pending(p) => {
-                let (b, a) = self.account_of(&p.account);
-                (b, a, 1 + p.entries.len())
-            }
+            Item::Pending(p) => 1 + p.entries.len(),
             Item::Removal(x) => {
-                let (b, a) = self.account_of(&x.account);
                 self.batch_removals
-                    .entry((a, x.key.clone()))
+                    .entry((account, x.key.clone()))
                     .or_insert(line);
-                (b, a, 1)
+                1
             }
+            _ => 1,
         };
         self.batch.push(Staged {
             line,
@@ -672,7 +382,7 @@ impl Writer {
         self.batch_removals.clear();
         let mut staging = Staging::default();
         for staged in batch {
-            self.walk(staged, &mut staging);
+            self.state.walk(staged, &mut staging);
         }
         self.write(staging).await?;
         self.applied.fetch_add(count, Ordering::Relaxed);
@@ -680,65 +390,6 @@ impl Writer {
     }
 
     // ---- streaming ---------------------------------------------------------
-
-    /// The account of `item` if it can go straight into the COPY: a
-    /// completed transaction of a usable account the file created, with an
-    /// id new to it (then recorded as seen), or the first snapshot of such an
-    /// account's pending entries (then taken into account, as [`Self::walk`]
-    /// would).
-    fn streamable(&mut self, line: u64, item: &Item) -> Option<u32> {
-        let (r, row) = match item {
-            Item::Transaction(r, row) => (r, Some(row)),
-            Item::Pending(p) => (&p.account, None),
-            _ => return None,
-        };
-        // Entries to skip, or of a month still without its partition, go
-        // through the batches.
-        let writable =
-            |date: NaiveDate| !self.expired(date) && self.months.contains(&Month::of(date));
-        let all_writable = match item {
-            Item::Transaction(_, row) => writable(row.booking_date),
-            Item::Pending(p) => p.entries.iter().all(|e| writable(e.booking_date)),
-            _ => false,
-        };
-        if !all_writable {
-            return None;
-        }
-        let (_, a) = self.account_of(r);
-        let state = &mut self.accounts[a as usize];
-        if state.id.is_none() || !state.entity.known_at(line) {
-            return None;
-        }
-        let seen = state.fresh.as_mut()?;
-        match (row, item) {
-            (Some(row), _) => {
-                if !seen.insert(key_hash(&row.key)) {
-                    return None;
-                }
-                if !state.pending.is_empty() && state.pending.contains(&row.key) {
-                    state.conflicts.push((row.key.clone(), line));
-                }
-            }
-            (None, Item::Pending(p)) => {
-                if state.pending_in_db {
-                    return None; // entries to replace: the batch path does it
-                }
-                let mut first = HashMap::new();
-                for (i, e) in p.entries.iter().enumerate() {
-                    first.entry(e.key.clone()).or_insert(i);
-                }
-                state.pending = first.keys().cloned().collect();
-                state.snapshot = Some((line, first));
-                state.conflicts.clear();
-                state.pending_in_db = !p.entries.is_empty();
-                if let Some(&slot) = self.deferred_slot.get(&a) {
-                    self.deferred[slot].1 = None; // superseded by this one
-                }
-            }
-            _ => unreachable!("matched above"),
-        }
-        Some(a)
-    }
 
     /// Streams `first` and the streamable items after it; returns the item
     /// that ended the stream.
@@ -770,7 +421,7 @@ impl Writer {
         let mut next = Some((account, first));
         let leftover = loop {
             if let Some((a, item)) = &next {
-                let id = self.accounts[*a as usize]
+                let id = self.state.registry.accounts[*a as usize]
                     .id
                     .expect("streamable accounts have an id");
                 match item {
@@ -793,7 +444,7 @@ impl Writer {
             }
             match items.next().await {
                 None => break None,
-                Some((line, item)) => match self.streamable(line, &item) {
+                Some((line, item)) => match self.state.streamable(line, &item) {
                     Some(a) => next = Some((a, item)),
                     None => break Some((line, item)),
                 },
@@ -815,11 +466,11 @@ impl Writer {
     // ---- reading the store -------------------------------------------------
 
     async fn resolve(&mut self) -> Result<()> {
-        if !self.resolve_brands.is_empty() {
-            let list = mem::take(&mut self.resolve_brands);
+        if !self.state.registry.resolve_brands.is_empty() {
+            let list = mem::take(&mut self.state.registry.resolve_brands);
             let ids: Vec<&str> = list
                 .iter()
-                .map(|&b| self.brands[b as usize].id.as_str())
+                .map(|&b| self.state.registry.brands[b as usize].id.as_str())
                 .collect();
             let found: Vec<String> =
                 sqlx::query_scalar("SELECT brand_id FROM brands WHERE brand_id = ANY($1)")
@@ -829,15 +480,15 @@ impl Writer {
                     .context("looking up brands")?;
             let found: HashSet<String> = found.into_iter().collect();
             for b in list {
-                let brand = &mut self.brands[b as usize];
+                let brand = &mut self.state.registry.brands[b as usize];
                 brand.entity.in_store = Some(found.contains(&brand.id));
             }
         }
-        if !self.resolve_customers.is_empty() {
-            let list = mem::take(&mut self.resolve_customers);
+        if !self.state.registry.resolve_customers.is_empty() {
+            let list = mem::take(&mut self.state.registry.resolve_customers);
             let brand_ids: Vec<&str> = list
                 .iter()
-                .map(|(b, _)| self.brands[*b as usize].id.as_str())
+                .map(|(b, _)| self.state.registry.brands[*b as usize].id.as_str())
                 .collect();
             let documents: Vec<&str> = list.iter().map(|(_, d)| d.as_str()).collect();
             let found: Vec<i64> = sqlx::query_scalar(
@@ -851,17 +502,21 @@ impl Writer {
             .context("looking up customers")?;
             let found: HashSet<i64> = found.into_iter().collect();
             for (i, (b, document)) in list.iter().enumerate() {
-                if let Some(c) = self.brands[*b as usize].customers.get_mut(document) {
+                if let Some(c) = self.state.registry.brands[*b as usize]
+                    .customers
+                    .get_mut(document)
+                {
                     c.in_store = Some(found.contains(&(i as i64 + 1)));
                 }
             }
         }
-        if !self.resolve_accounts.is_empty() {
-            let list = mem::take(&mut self.resolve_accounts);
+        if !self.state.registry.resolve_accounts.is_empty() {
+            let list = mem::take(&mut self.state.registry.resolve_accounts);
             let brand_ids: Vec<&str> = list
                 .iter()
                 .map(|(a, _)| {
-                    self.brands[self.accounts[*a as usize].brand as usize]
+                    self.state.registry.brands
+                        [self.state.registry.accounts[*a as usize].brand as usize]
                         .id
                         .as_str()
                 })
@@ -879,7 +534,7 @@ impl Writer {
             .await
             .context("looking up accounts")?;
             for (a, _) in &list {
-                let a = &mut self.accounts[*a as usize];
+                let a = &mut self.state.registry.accounts[*a as usize];
                 a.entity.in_store = Some(false);
                 a.fresh = Some(KeyHashes::default());
             }
@@ -887,7 +542,7 @@ impl Writer {
             for (i, id, balance_time) in found {
                 let index = list[(i - 1) as usize].0;
                 by_id.insert(id, index);
-                let a = &mut self.accounts[index as usize];
+                let a = &mut self.state.registry.accounts[index as usize];
                 a.entity.in_store = Some(true);
                 a.fresh = None;
                 a.id = Some(id);
@@ -906,159 +561,12 @@ impl Writer {
             .await
             .context("looking up pending entries")?;
             for (id, key) in pending {
-                let a = &mut self.accounts[by_id[&id] as usize];
+                let a = &mut self.state.registry.accounts[by_id[&id] as usize];
                 a.pending_in_db = true;
                 a.pending.insert(key);
             }
         }
         Ok(())
-    }
-
-    // ---- deciding, in line order -------------------------------------------
-
-    /// Whether the line's account may be used; reports unknown ones.
-    fn usable(&mut self, line: u64, brand: u32, account: u32) -> bool {
-        let a = &self.accounts[account as usize];
-        if !a.entity.known_at(line) {
-            let b = &self.brands[brand as usize];
-            if !b.entity.known_at(line) {
-                let reason = unknown_brand(&b.id);
-                self.errors.push(line, "brandId", reason);
-            } else {
-                let reason = format!(
-                    "unknown account of brand {:?}: not defined earlier in this file nor in the store",
-                    b.id
-                );
-                self.errors.push(line, "accountId", reason);
-            }
-            return false;
-        }
-        !(a.entity.broken && a.id.is_none())
-    }
-
-    /// Whether the line's brand may be used; reports an unknown one.
-    fn brand_usable(&mut self, line: u64, brand: u32) -> bool {
-        let b = &self.brands[brand as usize];
-        if !b.entity.known_at(line) {
-            let reason = unknown_brand(&b.id);
-            self.errors.push(line, "brandId", reason);
-            return false;
-        }
-        !b.entity.broken
-    }
-
-    fn walk(&mut self, s: Staged, st: &mut Staging) {
-        let Staged {
-            line,
-            brand,
-            account,
-            item,
-        } = s;
-        match item {
-            Item::Defines(_) => {}
-            Item::Brand(b) => last_wins(&mut st.brands, &mut st.brand_slot, brand, b),
-            Item::Customer(c) => {
-                if self.brand_usable(line, brand) {
-                    let key = (brand, c.document.clone());
-                    last_wins(&mut st.customers, &mut st.customer_slot, key, c);
-                } else {
-                    self.customer(brand, &c.document, None).broken = true;
-                }
-            }
-            Item::Account(a) => {
-                let mut ok = self.brand_usable(line, brand);
-                for (i, holder) in a.holders.iter().enumerate() {
-                    let c = &self.brands[brand as usize].customers[holder.as_str()];
-                    if !c.known_at(line) {
-                        let reason = format!(
-                            "unknown customer {holder} of brand {:?}: not defined earlier in this file nor in the store",
-                            self.brands[brand as usize].id
-                        );
-                        self.errors.push(line, format!("holders[{i}]"), reason);
-                        ok = false;
-                    } else if c.broken {
-                        ok = false;
-                    }
-                }
-                if ok {
-                    last_wins(
-                        &mut st.accounts,
-                        &mut st.account_slot,
-                        account,
-                        (account, a),
-                    );
-                } else {
-                    self.accounts[account as usize].entity.broken = true;
-                }
-            }
-            Item::Balance(b) => {
-                if self.usable(line, brand, account) {
-                    let state = &mut self.accounts[account as usize];
-                    if state.balance_time.is_some_and(|t| b.updated < t) {
-                        self.stats.stale_balances += 1;
-                    } else {
-                        state.balance_time = Some(b.updated);
-                        last_wins(
-                            &mut st.balances,
-                            &mut st.balance_slot,
-                            account,
-                            (account, b),
-                        );
-                    }
-                }
-            }
-            Item::Limits(l) => {
-                if self.usable(line, brand, account) {
-                    last_wins(&mut st.limits, &mut st.limits_slot, account, (account, l));
-                }
-            }
-            Item::Transaction(_, row) => {
-                if self.usable(line, brand, account) {
-                    if self.expired(row.booking_date) {
-                        self.stats.expired_entries += 1;
-                        return;
-                    }
-                    let state = &mut self.accounts[account as usize];
-                    if !state.pending.is_empty() && state.pending.contains(&row.key) {
-                        state.conflicts.push((row.key.clone(), line));
-                    }
-                    st.completed.push((line, account, row));
-                }
-            }
-            Item::Pending(mut p) => {
-                if self.usable(line, brand, account) {
-                    let before = p.entries.len();
-                    p.entries.retain(|e| !self.expired(e.booking_date));
-                    self.stats.expired_entries += (before - p.entries.len()) as u64;
-                    let state = &mut self.accounts[account as usize];
-                    let mut first = HashMap::new();
-                    for (i, e) in p.entries.iter().enumerate() {
-                        first.entry(e.key.clone()).or_insert(i);
-                    }
-                    state.pending = first.keys().cloned().collect();
-                    state.snapshot = Some((line, first));
-                    state.conflicts.clear();
-                    // Written once the whole file is read (see `deferred`).
-                    last_wins(
-                        &mut self.deferred,
-                        &mut self.deferred_slot,
-                        account,
-                        (account, Some(p.entries)),
-                    );
-                }
-            }
-            Item::Removal(r) => {
-                if self.usable(line, brand, account) {
-                    let state = &mut self.accounts[account as usize];
-                    state.conflicts.retain(|(k, _)| *k != r.key);
-                    st.removals.push((line, account, r));
-                }
-            }
-        }
-    }
-
-    fn id_of(&self, account: u32) -> Option<i64> {
-        self.accounts[account as usize].id
     }
 
     // ---- writing -----------------------------------------------------------
@@ -1189,16 +697,16 @@ impl Writer {
         .await
         .context("writing accounts")?;
         for (id, brand, key) in written {
-            let b = self.brand_index[&brand];
-            let a = self.brands[b as usize].accounts[&key];
-            self.accounts[a as usize].id = Some(id);
+            let b = self.state.registry.brand_index[&brand];
+            let a = self.state.registry.brands[b as usize].accounts[&key];
+            self.state.registry.accounts[a as usize].id = Some(id);
         }
 
         // Holders: the record's list replaces the stored one.
         let mut replace: Vec<i64> = Vec::new();
         let (mut h_brand, mut h_document, mut h_account) = (Vec::new(), Vec::new(), Vec::new());
         for (a, account) in accounts {
-            let state = &mut self.accounts[*a as usize];
+            let state = &mut self.state.registry.accounts[*a as usize];
             let Some(id) = state.id else {
                 bail!("internal error: account of line without an id after writing")
             };
@@ -1237,8 +745,11 @@ impl Writer {
         let (mut available, mut blocked, mut invested, mut currency, mut updated) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (a, b) in balances {
-            let Some(id) = self.id_of(*a) else { continue };
-            let brand = &mut self.brands[self.accounts[*a as usize].brand as usize];
+            let Some(id) = self.state.registry.id_of(*a) else {
+                continue;
+            };
+            let brand = &mut self.state.registry.brands
+                [self.state.registry.accounts[*a as usize].brand as usize];
             brand.newest_balance = brand.newest_balance.max(Some(b.updated));
             ids.push(id);
             available.push(b.available);
@@ -1274,7 +785,9 @@ impl Writer {
         let (mut contracted, mut used, mut unarranged, mut currency) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (a, l) in limits {
-            let Some(id) = self.id_of(*a) else { continue };
+            let Some(id) = self.state.registry.id_of(*a) else {
+                continue;
+            };
             ids.push(id);
             contracted.push(l.contracted);
             used.push(l.used);
@@ -1307,14 +820,16 @@ impl Writer {
         // file): they are looked up, compared when found (identical content
         // is a no-op, anything else breaks immutability) and the new ones
         // go in by COPY too.
-        let missing = self.missing_months(rows.iter().map(|(_, _, row)| row.booking_date));
+        let missing = self
+            .state
+            .missing_months(rows.iter().map(|(_, _, row)| row.booking_date));
         self.create_months(missing).await?;
         let mut copy = mem::take(&mut self.copy);
         copy.clear();
         copy.begin();
         let mut others: Vec<(u64, i64, TxRow)> = Vec::new();
         for (line, a, row) in rows {
-            let state = &mut self.accounts[a as usize];
+            let state = &mut self.state.registry.accounts[a as usize];
             let Some(id) = state.id else { continue };
             let new_id = state
                 .fresh
@@ -1359,9 +874,9 @@ impl Writer {
         for (i, (line, id, row)) in rows.iter().enumerate() {
             if let Some(tombstone) = removed.get(&i) {
                 if tombstone.digest[..] == content(row).digest()[..] {
-                    self.stats.removed_transactions += 1;
+                    self.state.stats.removed_transactions += 1;
                 } else {
-                    self.errors.push(
+                    self.state.errors.push(
                         *line,
                         "transactionId",
                         format!(
@@ -1390,9 +905,9 @@ impl Writer {
                 },
             };
             if differ.is_empty() {
-                self.stats.duplicate_transactions += 1;
+                self.state.stats.duplicate_transactions += 1;
             } else {
-                self.errors.push(
+                self.state.errors.push(
                     *line,
                     "transactionId",
                     format!(
@@ -1451,7 +966,9 @@ impl Writer {
         let mut lines = Vec::with_capacity(removals.len());
         let mut reasons = Vec::with_capacity(removals.len());
         for (line, a, removal) in &removals {
-            let Some(id) = self.id_of(*a) else { continue };
+            let Some(id) = self.state.registry.id_of(*a) else {
+                continue;
+            };
             ids.push(id);
             keys.push(removal.key.as_str());
             lines.push(*line);
@@ -1534,11 +1051,11 @@ impl Writer {
         .fetch_all(db!(self))
         .await
         .context("looking up tombstones")?;
-        self.stats.replayed_removals += replays.len() as u64;
+        self.state.stats.replayed_removals += replays.len() as u64;
         let replays: HashSet<i64> = replays.into_iter().collect();
         for (i, line) in probe_lines.iter().enumerate() {
             if !replays.contains(&(i as i64 + 1)) {
-                self.errors.push(
+                self.state.errors.push(
                     *line,
                     "transactionId",
                     "no completed transaction with this id in this account, and none was removed",
@@ -1553,8 +1070,8 @@ impl Writer {
         // leave identical snapshots untouched (same rows, same ids).
         let with_stored: Vec<i64> = snapshots
             .iter()
-            .filter(|(a, _)| self.accounts[*a as usize].pending_in_db)
-            .filter_map(|(a, _)| self.id_of(*a))
+            .filter(|(a, _)| self.state.registry.accounts[*a as usize].pending_in_db)
+            .filter_map(|(a, _)| self.state.registry.id_of(*a))
             .collect();
         let mut stored: HashMap<i64, Vec<StoredRow>> = HashMap::new();
         if !with_stored.is_empty() {
@@ -1571,7 +1088,7 @@ impl Writer {
                 stored.entry(row.tag).or_default().push(row);
             }
         }
-        let missing = self.missing_months(
+        let missing = self.state.missing_months(
             snapshots
                 .iter()
                 .flat_map(|(_, entries)| entries.iter().map(|e| e.booking_date)),
@@ -1582,8 +1099,10 @@ impl Writer {
         copy.clear();
         copy.begin();
         for (a, entries) in snapshots {
-            let Some(id) = self.id_of(a) else { continue };
-            let state = &mut self.accounts[a as usize];
+            let Some(id) = self.state.registry.id_of(a) else {
+                continue;
+            };
+            let state = &mut self.state.registry.accounts[a as usize];
             if state.pending_in_db {
                 let old = stored.get(&id).map(Vec::as_slice).unwrap_or_default();
                 let same = old.len() == entries.len()
@@ -1592,7 +1111,7 @@ impl Writer {
                         .zip(&entries)
                         .all(|(s, e)| differences(&RowRef::from(e), s, true).is_empty());
                 if same {
-                    self.stats.unchanged_snapshots += 1;
+                    self.state.stats.unchanged_snapshots += 1;
                     continue;
                 }
                 clear.push(id);
@@ -1643,7 +1162,7 @@ impl Writer {
     /// made it.
     async fn final_checks(&mut self) -> Result<()> {
         let mut probe: Vec<(u64, usize, u32, &str)> = Vec::new();
-        for (a, state) in self.accounts.iter().enumerate() {
+        for (a, state) in self.state.registry.accounts.iter().enumerate() {
             if let (Some((line, first)), Some(_)) = (&state.snapshot, state.id) {
                 for (key, i) in first {
                     // An account the file created has only the ids it recorded.
@@ -1663,13 +1182,18 @@ impl Writer {
         for chunk in probe.chunks(10_000) {
             let ids: Vec<(i64, &str)> = chunk
                 .iter()
-                .map(|(_, _, a, key)| (self.accounts[*a as usize].id.unwrap_or(0), *key))
+                .map(|(_, _, a, key)| {
+                    (
+                        self.state.registry.accounts[*a as usize].id.unwrap_or(0),
+                        *key,
+                    )
+                })
                 .collect();
             let found = self.completed.find(db!(self), &ids).await?;
             let hits = found.iter().enumerate().filter(|(_, f)| f.is_some());
             for (i, _) in hits {
                 let (line, entry, a, key) = chunk[i];
-                if self.accounts[a as usize]
+                if self.state.registry.accounts[a as usize]
                     .conflicts
                     .iter()
                     .any(|(k, _)| k == key)
@@ -1683,7 +1207,7 @@ impl Writer {
                 ));
             }
         }
-        for state in &self.accounts {
+        for state in &self.state.registry.accounts {
             for (_, line) in &state.conflicts {
                 blamed.push((
                     *line,
@@ -1695,9 +1219,214 @@ impl Writer {
             }
         }
         for (line, field, reason) in blamed {
-            self.errors.push(line, field, reason);
+            self.state.errors.push(line, field, reason);
         }
         Ok(())
+    }
+}
+
+impl State {
+    /// Whether an entry booked on `date` may not be stored any more.
+    fn expired(&self, date: NaiveDate) -> bool {
+        self.horizon.is_some_and(|h| date < h)
+    }
+
+    /// The months of these booking dates still without a partition.
+    fn missing_months(&self, dates: impl IntoIterator<Item = NaiveDate>) -> Vec<Month> {
+        let mut missing: Vec<Month> = dates
+            .into_iter()
+            .map(Month::of)
+            .filter(|m| !self.months.contains(m))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
+
+    /// The account of `item` if it can go straight into the COPY: a
+    /// completed transaction of a usable account the file created, with an
+    /// id new to it (then recorded as seen), or the first snapshot of such an
+    /// account's pending entries (then taken into account, as [`Self::walk`]
+    /// would).
+    fn streamable(&mut self, line: u64, item: &Item) -> Option<u32> {
+        let (r, row) = match item {
+            Item::Transaction(r, row) => (r, Some(row)),
+            Item::Pending(p) => (&p.account, None),
+            _ => return None,
+        };
+        // Entries to skip, or of a month still without its partition, go
+        // through the batches.
+        let writable =
+            |date: NaiveDate| !self.expired(date) && self.months.contains(&Month::of(date));
+        let all_writable = match item {
+            Item::Transaction(_, row) => writable(row.booking_date),
+            Item::Pending(p) => p.entries.iter().all(|e| writable(e.booking_date)),
+            _ => false,
+        };
+        if !all_writable {
+            return None;
+        }
+        let (_, a) = self.registry.account_of(r);
+        let state = &mut self.registry.accounts[a as usize];
+        if state.id.is_none() || !state.entity.known_at(line) {
+            return None;
+        }
+        let seen = state.fresh.as_mut()?;
+        match (row, item) {
+            (Some(row), _) => {
+                if !seen.insert(key_hash(&row.key)) {
+                    return None;
+                }
+                state.note_completed(&row.key, line);
+            }
+            (None, Item::Pending(p)) => {
+                if state.pending_in_db {
+                    return None; // entries to replace: the batch path does it
+                }
+                state.note_snapshot(line, &p.entries);
+                state.pending_in_db = !p.entries.is_empty();
+                if let Some(&slot) = self.deferred_slot.get(&a) {
+                    self.deferred[slot].1 = None; // superseded by this one
+                }
+            }
+            _ => unreachable!("matched above"),
+        }
+        Some(a)
+    }
+
+    // ---- deciding, in line order -------------------------------------------
+
+    /// Whether the line's account may be used; reports unknown ones.
+    fn usable(&mut self, line: u64, brand: u32, account: u32) -> bool {
+        let a = &self.registry.accounts[account as usize];
+        if !a.entity.known_at(line) {
+            let b = &self.registry.brands[brand as usize];
+            if !b.entity.known_at(line) {
+                let reason = unknown_brand(&b.id);
+                self.errors.push(line, "brandId", reason);
+            } else {
+                let reason = format!(
+                    "unknown account of brand {:?}: not defined earlier in this file nor in the store",
+                    b.id
+                );
+                self.errors.push(line, "accountId", reason);
+            }
+            return false;
+        }
+        !(a.entity.broken && a.id.is_none())
+    }
+
+    /// Whether the line's brand may be used; reports an unknown one.
+    fn brand_usable(&mut self, line: u64, brand: u32) -> bool {
+        let b = &self.registry.brands[brand as usize];
+        if !b.entity.known_at(line) {
+            let reason = unknown_brand(&b.id);
+            self.errors.push(line, "brandId", reason);
+            return false;
+        }
+        !b.entity.broken
+    }
+
+    fn walk(&mut self, s: Staged, st: &mut Staging) {
+        let Staged {
+            line,
+            brand,
+            account,
+            item,
+        } = s;
+        match item {
+            Item::Defines(_) => {}
+            Item::Brand(b) => last_wins(&mut st.brands, &mut st.brand_slot, brand, b),
+            Item::Customer(c) => {
+                if self.brand_usable(line, brand) {
+                    let key = (brand, c.document.clone());
+                    last_wins(&mut st.customers, &mut st.customer_slot, key, c);
+                } else {
+                    self.registry.customer(brand, &c.document, None).broken = true;
+                }
+            }
+            Item::Account(a) => {
+                let mut ok = self.brand_usable(line, brand);
+                for (i, holder) in a.holders.iter().enumerate() {
+                    let c = &self.registry.brands[brand as usize].customers[holder.as_str()];
+                    if !c.known_at(line) {
+                        let reason = format!(
+                            "unknown customer {holder} of brand {:?}: not defined earlier in this file nor in the store",
+                            self.registry.brands[brand as usize].id
+                        );
+                        self.errors.push(line, format!("holders[{i}]"), reason);
+                        ok = false;
+                    } else if c.broken {
+                        ok = false;
+                    }
+                }
+                if ok {
+                    last_wins(
+                        &mut st.accounts,
+                        &mut st.account_slot,
+                        account,
+                        (account, a),
+                    );
+                } else {
+                    self.registry.accounts[account as usize].entity.broken = true;
+                }
+            }
+            Item::Balance(b) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.registry.accounts[account as usize];
+                    if state.balance_time.is_some_and(|t| b.updated < t) {
+                        self.stats.stale_balances += 1;
+                    } else {
+                        state.balance_time = Some(b.updated);
+                        last_wins(
+                            &mut st.balances,
+                            &mut st.balance_slot,
+                            account,
+                            (account, b),
+                        );
+                    }
+                }
+            }
+            Item::Limits(l) => {
+                if self.usable(line, brand, account) {
+                    last_wins(&mut st.limits, &mut st.limits_slot, account, (account, l));
+                }
+            }
+            Item::Transaction(_, row) => {
+                if self.usable(line, brand, account) {
+                    if self.expired(row.booking_date) {
+                        self.stats.expired_entries += 1;
+                        return;
+                    }
+                    let state = &mut self.registry.accounts[account as usize];
+                    state.note_completed(&row.key, line);
+                    st.completed.push((line, account, row));
+                }
+            }
+            Item::Pending(mut p) => {
+                if self.usable(line, brand, account) {
+                    let before = p.entries.len();
+                    p.entries.retain(|e| !self.expired(e.booking_date));
+                    self.stats.expired_entries += (before - p.entries.len()) as u64;
+                    let state = &mut self.registry.accounts[account as usize];
+                    state.note_snapshot(line, &p.entries);
+                    // Written once the whole file is read (see `deferred`).
+                    last_wins(
+                        &mut self.deferred,
+                        &mut self.deferred_slot,
+                        account,
+                        (account, Some(p.entries)),
+                    );
+                }
+            }
+            Item::Removal(r) => {
+                if self.usable(line, brand, account) {
+                    let state = &mut self.registry.accounts[account as usize];
+                    state.conflicts.retain(|(k, _)| *k != r.key);
+                    st.removals.push((line, account, r));
+                }
+            }
+        }
     }
 }
 
