@@ -223,3 +223,170 @@ fn differences(r: &RowRef<'_>, s: &StoredRow, exact_id: bool) -> Vec<&'static st
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::State;
+    use super::super::testing::*;
+    use super::{RowRef, Tombstone, content, differences, same_entries};
+    use crate::import::stored::StoredRow;
+    use crate::import::validate::TxRow;
+    use rust_decimal::Decimal;
+    use std::collections::HashMap;
+
+    fn stored(row: &TxRow) -> Option<StoredRow> {
+        Some(StoredRow::from_row(row))
+    }
+
+    fn errors_of(state: &mut State) -> Vec<(u64, String)> {
+        errors(state)
+            .into_iter()
+            .map(|(line, _, reason)| (line, reason))
+            .collect()
+    }
+
+    #[test]
+    fn a_replayed_completed_transaction_is_a_duplicate_and_other_content_is_refused() {
+        let mut renamed = entry("T2");
+        renamed.name = "PIX ENVIADO".to_owned();
+        renamed.amount = Decimal::new(1, 2);
+        let mut other_amount = entry("T3");
+        other_amount.amount += Decimal::ONE;
+        let rows = vec![
+            (1, 7, entry("T1")),
+            (2, 7, entry("T2")),
+            (3, 7, entry("T3")),
+            (4, 7, entry("T3")),
+            (5, 7, other_amount),
+            (6, 8, entry("T3")),
+        ];
+        let existing = vec![
+            stored(&entry("T1")),
+            stored(&renamed),
+            None,
+            None,
+            None,
+            None,
+        ];
+        let mut state = State::default();
+        let new = state.judge_completed(&rows, &existing, &HashMap::new());
+        assert_eq!(new, [2, 5], "the first of each new (account, id)");
+        assert_eq!(state.stats.duplicate_transactions, 2);
+        let immutable = "completed transactions are immutable";
+        assert_eq!(
+            errors_of(&mut state),
+            [
+                (
+                    2,
+                    format!(
+                        "a completed transaction with this id already exists in this account with \
+                         a different transactionName, amount; {immutable}"
+                    )
+                ),
+                (
+                    5,
+                    format!(
+                        "a completed transaction with this id already exists in this account with \
+                         a different amount; {immutable}"
+                    )
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_removed_transaction_comes_back_only_as_a_replay() {
+        let removed = |row: &TxRow| Tombstone {
+            tag: 1,
+            digest: content(row).digest().to_vec(),
+            reason: Some("estorno".to_owned()),
+            removed_at: at("2026-11-21T09:00:00Z"),
+        };
+        let mut changed = entry("T2");
+        changed.currency = "USD".to_owned();
+        let rows = vec![(1, 7, entry("T1")), (2, 7, changed), (3, 7, entry("T3"))];
+        let tombstones = HashMap::from([(0, removed(&entry("T1"))), (1, removed(&entry("T2")))]);
+        let mut state = State::default();
+        let new = state.judge_completed(&rows, &[None, None, None], &tombstones);
+        assert_eq!(new, [2]);
+        assert_eq!(state.stats.removed_transactions, 1);
+        assert_eq!(
+            errors_of(&mut state),
+            [(
+                2,
+                "this transaction was removed from this account on 2026-11-21 (estorno); a \
+                 removed transaction never comes back, and this content differs from the removed one"
+                    .to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn differences_name_every_field_that_differs() {
+        let sent = entry("T1");
+        let mut other = entry("T2");
+        other.kind = "LANCAMENTO_FUTURO";
+        other.credit_debit = "DEBITO";
+        other.name = "x".to_owned();
+        other.tx_type = "TED";
+        other.amount = Decimal::ONE;
+        other.currency = "USD".to_owned();
+        other.date_time = at("2026-11-20T14:30:00.000001Z");
+        other.booking_date = day("2026-11-21");
+        other.partie_cnpj_cpf = Some("11111111111".to_owned());
+        other.partie_person_type = Some("PESSOA_NATURAL");
+        other.partie_compe_code = Some("001".to_owned());
+        other.partie_branch_code = Some("0001".to_owned());
+        other.partie_number = Some("12345678".to_owned());
+        other.partie_check_digit = Some("1".to_owned());
+        let s = StoredRow::from_row(&other);
+        assert_eq!(
+            differences(&RowRef::from(&sent), &s, false),
+            [
+                "transactionId",
+                "completedAuthorisedPaymentType",
+                "creditDebitType",
+                "transactionName",
+                "type",
+                "amount",
+                "currency",
+                "transactionDateTime",
+                "bookingDate",
+                "partieCnpjCpf",
+                "partiePersonType",
+                "partieCompeCode",
+                "partieBranchCode",
+                "partieNumber",
+                "partieCheckDigit"
+            ]
+        );
+        assert!(differences(&RowRef::from(&other), &s, false).is_empty());
+    }
+
+    #[test]
+    fn an_amount_is_compared_by_value_and_an_id_as_sent_only_when_exact() {
+        let mut sent = entry("T1");
+        sent.amount = Decimal::new(1_500_000, 3);
+        sent.id_json = r#"[{"key":"id","value":"T1"}, {"key":"x","value":"y"}]"#.to_owned();
+        let s = StoredRow::from_row(&entry("T1"));
+        assert!(differences(&RowRef::from(&sent), &s, false).is_empty());
+        assert_eq!(
+            differences(&RowRef::from(&sent), &s, true),
+            ["transactionId"]
+        );
+    }
+
+    #[test]
+    fn a_snapshot_is_unchanged_only_with_the_same_entries_in_the_same_order() {
+        let entries = vec![pending_entry("P1"), pending_entry("P2")];
+        let stored: Vec<StoredRow> = entries.iter().map(StoredRow::from_row).collect();
+        assert!(same_entries(&stored, &entries));
+        assert!(!same_entries(&stored[..1], &entries));
+        assert!(!same_entries(&stored, &entries[..1]));
+        let swapped = vec![pending_entry("P2"), pending_entry("P1")];
+        assert!(!same_entries(&stored, &swapped));
+        let mut changed = entries.clone();
+        changed[1].amount += Decimal::ONE;
+        assert!(!same_entries(&stored, &changed));
+    }
+}

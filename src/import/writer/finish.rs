@@ -114,3 +114,105 @@ impl Registry {
         blamed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::State;
+    use super::super::testing::*;
+    use crate::domain::month::Month;
+
+    fn key(id: &str) -> String {
+        entry(id).key
+    }
+
+    fn reuses(line: u64, index: usize) -> (u64, String, String) {
+        (
+            line,
+            format!("transactions[{index}].transactionId"),
+            "reuses the id of a completed transaction of this account".to_owned(),
+        )
+    }
+
+    #[test]
+    fn a_snapshot_entry_with_a_completed_id_is_blamed_on_the_snapshot() {
+        let store = Store::with_accounts(vec![StoredAccount {
+            key: "A",
+            id: 1,
+            balance_time: None,
+            pending: Vec::new(),
+        }]);
+        let mut state = State::default();
+        flush(
+            &mut state,
+            &store,
+            numbered(vec![
+                snapshot("A", vec![pending_entry("P1")]),
+                snapshot("A", vec![pending_entry("T1"), pending_entry("T2")]),
+                completed("A", entry("T2")),
+            ]),
+        );
+        let registry = &state.registry;
+        let a = index_of(&state, "A");
+        let probes = registry.final_pending_ids();
+        let (k1, k2) = (key("T1"), key("T2"));
+        assert_eq!(probes, [(2, 0, a, k1.as_str()), (2, 1, a, k2.as_str())]);
+        // The store holds completed transactions T1 and T2 (the file's
+        // line 3 added the second).
+        let blamed = registry.clashes(&probes);
+        let clash = "a pending entry of this account has the same id; a completed transaction must \
+                     not share its id with a pending one (send a pendingTransactions snapshot without it)";
+        assert_eq!(
+            blamed,
+            [
+                reuses(2, 0),
+                (3, "transactionId".to_owned(), clash.to_owned())
+            ],
+            "T2 is blamed on the completed line that came after the snapshot"
+        );
+    }
+
+    #[test]
+    fn an_account_the_file_created_is_probed_only_for_the_ids_it_gave() {
+        let store = Store {
+            customers: vec!["11111111111"],
+            ..Store::with_accounts(Vec::new())
+        };
+        let mut state = State::default();
+        state.months.insert(Month::of(day(BOOKED)));
+        flush(
+            &mut state,
+            &store,
+            numbered(vec![account("B", &["11111111111"])]),
+        );
+        let b = index_of(&state, "B");
+        state.registry.accounts[b as usize].id = Some(2);
+        assert!(state.streamable(2, &completed("B", entry("T1"))).is_some());
+        let snapshot = snapshot("B", vec![pending_entry("P1"), pending_entry("T1")]);
+        assert!(state.streamable(3, &snapshot).is_some());
+        let t1 = key("T1");
+        assert_eq!(state.registry.final_pending_ids(), [(3, 1, b, t1.as_str())]);
+        assert_eq!(
+            state.registry.clashes(&[(3, 1, b, t1.as_str())]),
+            [reuses(3, 1)]
+        );
+    }
+
+    #[test]
+    fn an_account_without_an_id_is_not_probed() {
+        let store = Store {
+            customers: vec!["11111111111"],
+            ..Store::with_accounts(Vec::new())
+        };
+        let mut state = State::default();
+        flush(
+            &mut state,
+            &store,
+            numbered(vec![
+                account("B", &["11111111111"]),
+                snapshot("B", vec![pending_entry("P1")]),
+            ]),
+        );
+        assert!(state.registry.final_pending_ids().is_empty(), "B has no id");
+        assert!(state.registry.clashes(&[]).is_empty());
+    }
+}

@@ -22,7 +22,8 @@
 //! snapshot of each account is written at the end of the file.
 //!
 //! What the decisions read and change is a [`State`] apart from the
-//! connection. One idea a file: `registry` (what the file names), `batch`
+//! connection, so they are unit-tested on a state built in memory
+//! (`testing`). One idea a file: `registry` (what the file names), `batch`
 //! (gathering and flushing), `resolve` (reading the store), `decide` (what
 //! a line does), `compare` (sent against stored rows), `stream` (the open
 //! COPY), `write` and `transactions` (the SQL writes), `finish` (the end of
@@ -47,6 +48,8 @@ mod items;
 mod registry;
 mod resolve;
 mod stream;
+#[cfg(test)]
+mod testing;
 mod transactions;
 mod write;
 

@@ -257,3 +257,71 @@ impl Registry {
         self.accounts[account as usize].id
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::{Entity, NONE, Registry};
+    use crate::import::validate::{Definition, Item};
+
+    #[test]
+    fn a_name_is_registered_once_and_looked_up_once() {
+        let mut registry = Registry::default();
+        let b = registry.register(1, &balance(acct("A"), "2026-11-20T10:00:00Z"));
+        let again = registry.register(2, &completed("A", entry("T1")));
+        assert_eq!(b, Some((0, 0)));
+        assert_eq!(again, b);
+        assert_eq!(registry.resolve_brands, [0]);
+        assert_eq!(registry.resolve_accounts, [(0, "A".to_owned())]);
+        assert!(!registry.resolved());
+    }
+
+    #[test]
+    fn a_definition_is_not_looked_up_but_an_account_always_is() {
+        let mut registry = Registry::default();
+        assert_eq!(registry.register(1, &brand(BRAND)), Some((0, NONE)));
+        assert_eq!(
+            registry.register(2, &customer("11111111111")),
+            Some((0, NONE))
+        );
+        assert_eq!(
+            registry.register(3, &account("B", &["11111111111", "22222222222"])),
+            Some((0, 0))
+        );
+        assert!(registry.resolve_brands.is_empty());
+        assert_eq!(registry.resolve_customers, [(0, "22222222222".to_owned())]);
+        assert_eq!(
+            registry.resolve_accounts,
+            [(0, "B".to_owned())],
+            "for its id"
+        );
+        let brand = &registry.brands[0];
+        assert_eq!(brand.entity.defined, Some(1));
+        assert_eq!(brand.customers["11111111111"].defined, Some(2));
+        assert_eq!(registry.accounts[0].entity.defined, Some(3));
+    }
+
+    #[test]
+    fn a_refused_definition_marks_what_it_defines_broken() {
+        let mut registry = Registry::default();
+        let refused = Item::Defines(Definition::Account(acct("B")));
+        assert_eq!(registry.register(4, &refused), None);
+        assert!(registry.accounts[0].entity.broken);
+        assert_eq!(registry.accounts[0].entity.defined, Some(4));
+    }
+
+    #[test]
+    fn a_name_is_known_in_the_store_or_after_the_line_defining_it() {
+        let defined = Entity {
+            defined: Some(5),
+            ..Entity::default()
+        };
+        assert!(!defined.known_at(5) && defined.known_at(6));
+        let stored = Entity {
+            in_store: Some(true),
+            ..Entity::default()
+        };
+        assert!(stored.known_at(1));
+        assert!(!Entity::default().known_at(u64::MAX));
+    }
+}

@@ -139,3 +139,99 @@ impl Writer {
         Ok(leftover)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::State;
+    use super::super::testing::*;
+    use crate::domain::month::Month;
+
+    /// A state where the file created account `B` (line 1, now written
+    /// with id 2) beside `A` of the store, and the month of [`BOOKED`] has
+    /// its partition.
+    fn created_b() -> State {
+        let store = Store {
+            customers: vec!["11111111111"],
+            ..Store::with_accounts(vec![StoredAccount {
+                key: "A",
+                id: 1,
+                balance_time: None,
+                pending: Vec::new(),
+            }])
+        };
+        let mut state = State::default();
+        state.months.insert(Month::of(day(BOOKED)));
+        flush(
+            &mut state,
+            &store,
+            numbered(vec![
+                account("B", &["11111111111"]),
+                balance(acct("A"), "2026-11-20T10:00:00Z"),
+            ]),
+        );
+        let b = index_of(&state, "B");
+        state.registry.accounts[b as usize].id = Some(2);
+        state
+    }
+
+    #[test]
+    fn only_ids_new_to_an_account_the_file_created_stream() {
+        let mut state = created_b();
+        let b = Some(index_of(&state, "B"));
+        assert_eq!(state.streamable(3, &completed("B", entry("T1"))), b);
+        assert_eq!(state.streamable(4, &completed("B", entry("T2"))), b);
+        // Seen already: the batches compare it with the first.
+        assert_eq!(state.streamable(5, &completed("B", entry("T1"))), None);
+        // The store's accounts may hold any id.
+        assert_eq!(state.streamable(6, &completed("A", entry("T3"))), None);
+        // A month without its partition yet.
+        let next_month = entry_on("T4", "2026-12-01");
+        assert_eq!(state.streamable(7, &completed("B", next_month)), None);
+        // Balances, limits and definitions never stream.
+        assert_eq!(
+            state.streamable(8, &balance(acct("B"), "2026-11-20T10:00:00Z")),
+            None
+        );
+    }
+
+    #[test]
+    fn entries_to_skip_do_not_stream() {
+        let mut state = State {
+            horizon: Some(day("2026-11-21")),
+            ..created_b()
+        };
+        assert_eq!(state.streamable(3, &completed("B", entry("T1"))), None);
+        let kept = entry_on("T2", "2026-11-21");
+        state.months.insert(Month::of(kept.booking_date));
+        assert!(state.streamable(4, &completed("B", kept)).is_some());
+    }
+
+    #[test]
+    fn only_the_first_snapshot_of_an_account_the_file_created_streams() {
+        let mut state = created_b();
+        let b = index_of(&state, "B");
+        let first = snapshot("B", vec![pending_entry("P1")]);
+        assert_eq!(state.streamable(3, &first), Some(b));
+        let account = &state.registry.accounts[b as usize];
+        assert!(account.pending_in_db && account.pending.contains(&entry("P1").key));
+        // Its entries are stored now: a later snapshot replaces them.
+        let second = snapshot("B", vec![pending_entry("P2")]);
+        assert_eq!(state.streamable(4, &second), None);
+        // A completed transaction with a pending id still streams, noted.
+        assert_eq!(state.streamable(5, &completed("B", entry("P1"))), Some(b));
+        let conflicts = &state.registry.accounts[b as usize].conflicts;
+        assert_eq!(conflicts, &[(entry("P1").key, 5)]);
+    }
+
+    #[test]
+    fn a_streamed_snapshot_supersedes_the_deferred_one() {
+        let mut state = created_b();
+        let b = index_of(&state, "B");
+        let store = Store::default();
+        flush(&mut state, &store, vec![(3, snapshot("B", Vec::new()))]);
+        assert_eq!(state.deferred, [(b, Some(Vec::new()))]);
+        let streamed = snapshot("B", vec![pending_entry("P1")]);
+        assert_eq!(state.streamable(4, &streamed), Some(b));
+        assert_eq!(state.deferred, [(b, None)]);
+    }
+}
