@@ -3,6 +3,7 @@
 //! (no text to split, unescape and parse: a third of its work in text COPY).
 
 use super::validate::TxRow;
+use crate::domain::vocabulary::PersonType;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -59,17 +60,17 @@ impl CopyRows {
         b.extend_from_slice(&(row.id_json.len() as i32 + 1).to_be_bytes());
         b.push(1);
         b.extend_from_slice(row.id_json.as_bytes());
-        text(b, row.kind);
-        text(b, row.credit_debit);
+        text(b, row.kind.as_str());
+        text(b, row.credit_debit.as_str());
         text(b, &row.name);
-        text(b, row.tx_type);
+        text(b, row.tx_type.as_str());
         numeric(b, row.amount);
         text(b, &row.currency);
         timestamp(b, row.date_time);
         date(b, row.booking_date);
         for value in [
             row.partie_cnpj_cpf.as_deref(),
-            row.partie_person_type,
+            row.partie_person_type.map(PersonType::as_str),
             row.partie_compe_code.as_deref(),
             row.partie_branch_code.as_deref(),
             row.partie_number.as_deref(),

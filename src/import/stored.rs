@@ -3,6 +3,7 @@
 use super::tombstone::Content;
 use super::validate::TxRow;
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
@@ -18,17 +19,17 @@ pub(super) struct StoredRow {
     pub tag: i64,
     pub legacy_key: String,
     pub transaction_id: Json<LegacyId>,
-    pub completed_authorised_payment_type: String,
-    pub credit_debit_type: String,
+    pub completed_authorised_payment_type: PaymentStatus,
+    pub credit_debit_type: CreditDebit,
     pub transaction_name: String,
     #[sqlx(rename = "type")]
-    pub tx_type: String,
+    pub tx_type: TransactionType,
     pub amount: Decimal,
     pub currency: String,
     pub transaction_date_time: DateTime<Utc>,
     pub booking_date: NaiveDate,
     pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<String>,
+    pub partie_person_type: Option<PersonType>,
     pub partie_compe_code: Option<String>,
     pub partie_branch_code: Option<String>,
     pub partie_number: Option<String>,
@@ -39,16 +40,16 @@ impl StoredRow {
     pub fn content(&self) -> Content<'_> {
         Content {
             key: &self.legacy_key,
-            credit_debit: &self.credit_debit_type,
+            credit_debit: self.credit_debit_type.as_str(),
             name: &self.transaction_name,
-            transaction_type: &self.tx_type,
+            transaction_type: self.tx_type.as_str(),
             amount: self.amount,
             currency: &self.currency,
             date_time: self.transaction_date_time,
             booking_date: self.booking_date,
             counterparty: [
                 self.partie_cnpj_cpf.as_deref(),
-                self.partie_person_type.as_deref(),
+                self.partie_person_type.map(PersonType::as_str),
                 self.partie_compe_code.as_deref(),
                 self.partie_branch_code.as_deref(),
                 self.partie_number.as_deref(),
@@ -63,16 +64,16 @@ impl StoredRow {
             tag: 0,
             legacy_key: r.key.clone(),
             transaction_id: Json(serde_json::from_str(&r.id_json).unwrap_or(LegacyId(Vec::new()))),
-            completed_authorised_payment_type: r.kind.to_owned(),
-            credit_debit_type: r.credit_debit.to_owned(),
+            completed_authorised_payment_type: r.kind,
+            credit_debit_type: r.credit_debit,
             transaction_name: r.name.clone(),
-            tx_type: r.tx_type.to_owned(),
+            tx_type: r.tx_type,
             amount: r.amount,
             currency: r.currency.clone(),
             transaction_date_time: r.date_time,
             booking_date: r.booking_date,
             partie_cnpj_cpf: r.partie_cnpj_cpf.clone(),
-            partie_person_type: r.partie_person_type.map(str::to_owned),
+            partie_person_type: r.partie_person_type,
             partie_compe_code: r.partie_compe_code.clone(),
             partie_branch_code: r.partie_branch_code.clone(),
             partie_number: r.partie_number.clone(),

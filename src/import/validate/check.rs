@@ -5,6 +5,7 @@ use super::fields::no_control_characters;
 use super::{Definition, Invalid};
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::money;
+use crate::domain::vocabulary::Word;
 use crate::import::FieldError;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -70,27 +71,20 @@ impl Check {
         }
     }
 
-    pub(super) fn choice(
-        &mut self,
-        value: &Option<String>,
-        field: &str,
-        allowed: &[&'static str],
-    ) -> Option<&'static str> {
+    /// A required word of one of the contract's enumerations.
+    pub(super) fn choice<W: Word>(&mut self, value: &Option<String>, field: &str) -> Option<W> {
         let v = self.required(value.as_deref(), field)?;
-        self.one_of(v, field, allowed)
+        self.one_of(v, field)
     }
 
-    pub(super) fn one_of(
-        &mut self,
-        v: &str,
-        field: &str,
-        allowed: &[&'static str],
-    ) -> Option<&'static str> {
-        let found = allowed.iter().copied().find(|a| *a == v);
-        if found.is_none() {
-            self.fail(field, format!("must be one of {}", allowed.join(", ")));
+    pub(super) fn one_of<W: Word>(&mut self, v: &str, field: &str) -> Option<W> {
+        match v.parse() {
+            Ok(word) => Some(word),
+            Err(unknown) => {
+                self.fail(field, unknown.to_string());
+                None
+            }
         }
-        found
     }
 
     pub(super) fn money(

@@ -3,12 +3,12 @@
 
 use super::check::Check;
 use super::fields::{
-    COMPLETED, CREDIT_DEBIT, PENDING_KINDS, PERSON_TYPES, TRANSACTION_TYPES, account_number, any,
-    branch_code, check_digit, compe_code, currency, date, document, transaction_name,
-    utc_date_time,
+    account_number, any, branch_code, check_digit, compe_code, currency, date, document,
+    transaction_name, utc_date_time,
 };
 use super::{Invalid, Item, Pending, Removal, TxRow, Validator};
 use crate::domain::time;
+use crate::domain::vocabulary::{PaymentStatus, PersonType};
 use crate::import::record::{
     PendingTransactionsRecord, TransactionFields, TransactionRecord, TransactionRemovalRecord,
 };
@@ -73,9 +73,9 @@ impl Validator {
 fn entry(c: &mut Check, f: TransactionFields, pending: bool) -> Option<TxRow> {
     let id = c.legacy(&f.transaction_id, "transactionId");
     let kind = entry_kind(c, f.completed_authorised_payment_type.as_deref(), pending);
-    let credit_debit = c.choice(&f.credit_debit_type, "creditDebitType", &CREDIT_DEBIT);
+    let credit_debit = c.choice(&f.credit_debit_type, "creditDebitType");
     let name = c.text(f.transaction_name, "transactionName", transaction_name);
-    let tx_type = c.choice(&f.transaction_type, "type", &TRANSACTION_TYPES);
+    let tx_type = c.choice(&f.transaction_type, "type");
     let amount = c.money(&f.amount, "amount", false);
     let cur = c.text(f.currency, "currency", currency);
     let date_time = c.date_time(
@@ -115,30 +115,34 @@ fn entry(c: &mut Check, f: TransactionFields, pending: bool) -> Option<TxRow> {
 
 /// The kind of an entry: completed in a transaction record, pending in a
 /// snapshot.
-fn entry_kind(c: &mut Check, value: Option<&str>, pending: bool) -> Option<&'static str> {
+fn entry_kind(c: &mut Check, value: Option<&str>, pending: bool) -> Option<PaymentStatus> {
     let field = "completedAuthorisedPaymentType";
-    match c.required(value, field) {
-        None => None,
-        Some(v) if pending => {
-            let found = PENDING_KINDS.iter().copied().find(|k| *k == v);
-            if found.is_none() {
-                c.fail(
-                    field,
-                    format!(
-                        "must be TRANSACAO_PROCESSANDO or LANCAMENTO_FUTURO in a pendingTransactions snapshot{}",
-                        if v == COMPLETED { " (completed transactions are sent as transaction records)" } else { "" }
-                    ),
-                );
-            }
-            found
-        }
-        Some(COMPLETED) => Some(COMPLETED),
-        Some(v) => {
+    let v = c.required(value, field)?;
+    let kind = v.parse::<PaymentStatus>().ok();
+    match kind {
+        Some(kind) if kind.is_completed() != pending => Some(kind),
+        _ if pending => {
+            let [processing, future] = PaymentStatus::PENDING;
             c.fail(
                 field,
                 format!(
-                    "must be {COMPLETED} in a transaction record{}",
-                    if PENDING_KINDS.contains(&v) {
+                    "must be {processing} or {future} in a pendingTransactions snapshot{}",
+                    if kind.is_some_and(PaymentStatus::is_completed) {
+                        " (completed transactions are sent as transaction records)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            None
+        }
+        _ => {
+            c.fail(
+                field,
+                format!(
+                    "must be {} in a transaction record{}",
+                    PaymentStatus::Completed,
+                    if kind.is_some() {
                         " (pending entries are sent in a pendingTransactions snapshot)"
                     } else {
                         ""
@@ -170,16 +174,16 @@ fn person_type(
     c: &mut Check,
     doc: Option<&str>,
     value: Option<&str>,
-) -> Option<Option<&'static str>> {
+) -> Option<Option<PersonType>> {
     let person = match value {
         None => Some(None),
-        Some(v) => c.one_of(v, "partiePersonType", &PERSON_TYPES).map(Some),
+        Some(v) => c.one_of(v, "partiePersonType").map(Some),
     };
     if let (Some(doc), Some(Some(person))) = (doc, person) {
         let expected = if doc.len() == 11 {
-            "PESSOA_NATURAL"
+            PersonType::Natural
         } else {
-            "PESSOA_JURIDICA"
+            PersonType::Legal
         };
         if person != expected {
             c.fail(

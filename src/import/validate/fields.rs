@@ -1,44 +1,10 @@
-//! The field rules of the format and its vocabularies: the words each
-//! enumerated field may hold, and what makes a brand id, a CNPJ, a
-//! document, a COMPE code, an account number, a currency or a date right.
-//! Kept in one place, the vocabulary of the contract.
+//! The field rules of the format: what makes a COMPE code, an account
+//! number, a currency or a date right. The contract's words (account
+//! types, statuses, ...) and identifiers (brand, CNPJ, document) are the
+//! domain's own types, with the same rules the API applies.
 
+use crate::domain::identity::{BrandId, Cnpj, Document};
 use chrono::{DateTime, NaiveDate, Utc};
-
-pub(crate) const ACCOUNT_TYPES: [&str; 3] = [
-    "CONTA_DEPOSITO_A_VISTA",
-    "CONTA_POUPANCA",
-    "CONTA_PAGAMENTO_PRE_PAGA",
-];
-pub(crate) const PREPAID: &str = "CONTA_PAGAMENTO_PRE_PAGA";
-pub(crate) const ACCOUNT_SUBTYPES: [&str; 3] =
-    ["INDIVIDUAL", "CONJUNTA_SIMPLES", "CONJUNTA_SOLIDARIA"];
-pub(crate) const ACCOUNT_STATUSES: [&str; 3] =
-    ["AVAILABLE", "TEMPORARILY_UNAVAILABLE", "UNAVAILABLE"];
-pub(crate) const COMPLETED: &str = "TRANSACAO_EFETIVADA";
-pub(crate) const PENDING_KINDS: [&str; 2] = ["TRANSACAO_PROCESSANDO", "LANCAMENTO_FUTURO"];
-pub(crate) const CREDIT_DEBIT: [&str; 2] = ["CREDITO", "DEBITO"];
-pub(crate) const PERSON_TYPES: [&str; 2] = ["PESSOA_NATURAL", "PESSOA_JURIDICA"];
-pub(crate) const TRANSACTION_TYPES: [&str; 18] = [
-    "TED",
-    "DOC",
-    "PIX",
-    "TRANSFERENCIA_MESMA_INSTITUICAO",
-    "BOLETO",
-    "CONVENIO_ARRECADACAO",
-    "PACOTE_TARIFA_SERVICOS",
-    "TARIFA_SERVICOS_AVULSOS",
-    "FOLHA_PAGAMENTO",
-    "DEPOSITO",
-    "SAQUE",
-    "CARTAO",
-    "ENCARGOS_JUROS_CHEQUE_ESPECIAL",
-    "RENDIMENTO_APLIC_FINANCEIRA",
-    "PORTABILIDADE_SALARIO",
-    "RESGATE_APLIC_FINANCEIRA",
-    "OPERACAO_CREDITO",
-    "OUTROS",
-];
 
 /// The format refuses U+0000 to U+001F in every text: no field of the
 /// contract means one, and PostgreSQL's text cannot store U+0000.
@@ -57,10 +23,7 @@ fn digits(v: &str, min: usize, max: usize) -> bool {
 }
 
 pub(crate) fn brand_id(v: &str) -> Result<(), String> {
-    match v.chars().count() {
-        1..=50 => Ok(()),
-        _ => Err("must be 1 to 50 characters long".into()),
-    }
+    BrandId::parse(v).map(drop).map_err(|e| e.to_string())
 }
 
 pub(crate) fn brand_name(v: &str) -> Result<(), String> {
@@ -72,19 +35,11 @@ pub(crate) fn brand_name(v: &str) -> Result<(), String> {
 }
 
 pub(crate) fn cnpj(v: &str) -> Result<(), String> {
-    if digits(v, 14, 14) {
-        Ok(())
-    } else {
-        Err("must be a CNPJ of 14 digits".into())
-    }
+    Cnpj::parse(v).map(drop).map_err(|e| e.to_string())
 }
 
 pub(crate) fn document(v: &str) -> Result<(), String> {
-    if digits(v, 11, 11) || digits(v, 14, 14) {
-        Ok(())
-    } else {
-        Err("must be a CPF of 11 digits or a CNPJ of 14 digits".into())
-    }
+    Document::parse(v).map(drop).map_err(|e| e.to_string())
 }
 
 pub(crate) fn compe_code(v: &str) -> Result<(), String> {

@@ -18,6 +18,10 @@ pub(crate) use records::definition_hint;
 use super::FieldError;
 use super::record::Record;
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{
+    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType,
+    TransactionType,
+};
 use check::Check;
 use chrono::{DateTime, NaiveDate, Utc};
 use fields::brand_id;
@@ -50,8 +54,8 @@ pub(crate) struct Customer {
 pub(crate) struct Account {
     pub account: AccountRef,
     pub legacy_json: String,
-    pub account_type: &'static str,
-    pub subtype: &'static str,
+    pub account_type: AccountType,
+    pub subtype: AccountSubtype,
     pub compe_code: String,
     pub branch_code: Option<String>,
     pub number: String,
@@ -59,7 +63,7 @@ pub(crate) struct Account {
     pub currency: String,
     pub holders: Vec<String>,
     pub display_name: Option<String>,
-    pub status: &'static str,
+    pub status: AccountStatus,
 }
 
 #[derive(Debug)]
@@ -86,16 +90,16 @@ pub(crate) struct Limits {
 pub(crate) struct TxRow {
     pub key: String,
     pub id_json: String,
-    pub kind: &'static str,
-    pub credit_debit: &'static str,
+    pub kind: PaymentStatus,
+    pub credit_debit: CreditDebit,
     pub name: String,
-    pub tx_type: &'static str,
+    pub tx_type: TransactionType,
     pub amount: Decimal,
     pub currency: String,
     pub date_time: DateTime<Utc>,
     pub booking_date: NaiveDate,
     pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<&'static str>,
+    pub partie_person_type: Option<PersonType>,
     pub partie_compe_code: Option<String>,
     pub partie_branch_code: Option<String>,
     pub partie_number: Option<String>,

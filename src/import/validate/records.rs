@@ -4,13 +4,14 @@
 
 use super::check::Check;
 use super::fields::{
-    ACCOUNT_STATUSES, ACCOUNT_SUBTYPES, ACCOUNT_TYPES, PREPAID, account_number, any, branch_code,
-    brand_id, brand_name, check_digit, cnpj, compe_code, currency, date_time, document,
+    account_number, any, branch_code, brand_id, brand_name, check_digit, cnpj, compe_code,
+    currency, date_time, document,
 };
 use super::{
     Account, AccountRef, Balance, Brand, Customer, Definition, Invalid, Item, Limits, Validator,
 };
 use crate::domain::legacy_id::LegacyId;
+use crate::domain::vocabulary::{AccountStatus, AccountType};
 use crate::import::record::{
     AccountRecord, BalanceRecord, BrandRecord, CustomerRecord, OverdraftLimitsRecord,
 };
@@ -110,17 +111,19 @@ pub(super) fn customer(r: CustomerRecord) -> Result<Item, Invalid> {
 
 pub(super) fn account(r: AccountRecord) -> Result<Item, Invalid> {
     let mut c = Check::default();
-    let needs_branch = r.branch_code.is_none() && r.account_type.as_deref() != Some(PREPAID);
+    let prepaid = AccountType::PrepaidPaymentAccount;
+    let needs_branch =
+        r.branch_code.is_none() && r.account_type.as_deref() != Some(prepaid.as_str());
     let brand = c.text(r.brand_id, "brandId", brand_id);
     let id = c.legacy(&r.account_id, "accountId");
-    let account_type = c.choice(&r.account_type, "type", &ACCOUNT_TYPES);
-    let subtype = c.choice(&r.subtype, "subtype", &ACCOUNT_SUBTYPES);
+    let account_type = c.choice(&r.account_type, "type");
+    let subtype = c.choice(&r.subtype, "subtype");
     let compe = c.text(r.compe_code, "compeCode", compe_code);
     let branch = c.optional(r.branch_code, "branchCode", branch_code);
     if needs_branch {
         c.fail(
             "branchCode",
-            format!("is required unless type is {PREPAID}"),
+            format!("is required unless type is {prepaid}"),
         );
     }
     let number = c.text(r.number, "number", account_number);
@@ -128,8 +131,8 @@ pub(super) fn account(r: AccountRecord) -> Result<Item, Invalid> {
     let display_name = c.optional(r.display_name, "displayName", any);
     let cur = c.text(r.currency, "currency", currency);
     let status = match &r.status {
-        None => Some("AVAILABLE"),
-        Some(s) => c.one_of(s, "status", &ACCOUNT_STATUSES),
+        None => Some(AccountStatus::Available),
+        Some(s) => c.one_of(s, "status"),
     };
     let holders = holders(&mut c, r.holders);
     let defines = match (&brand, &id) {
@@ -246,7 +249,10 @@ mod tests {
         let Ok(Item::Account(a)) = validate(Record::Account(account_record())) else {
             panic!()
         };
-        assert_eq!(a.status, "AVAILABLE");
+        assert_eq!(
+            a.status,
+            crate::domain::vocabulary::AccountStatus::Available
+        );
         assert_eq!(
             &*a.account.key,
             r#"[["branch","0001"],["number","12345678"]]"#

@@ -6,6 +6,7 @@
 
 use super::State;
 use super::hashing::FxMap;
+use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
 use crate::import::stored::StoredRow;
 use crate::import::tombstone::Content;
 use crate::import::validate::TxRow;
@@ -108,16 +109,16 @@ pub(super) fn same_entries(stored: &[StoredRow], entries: &[TxRow]) -> bool {
 fn content(r: &TxRow) -> Content<'_> {
     Content {
         key: &r.key,
-        credit_debit: r.credit_debit,
+        credit_debit: r.credit_debit.as_str(),
         name: &r.name,
-        transaction_type: r.tx_type,
+        transaction_type: r.tx_type.as_str(),
         amount: r.amount,
         currency: &r.currency,
         date_time: r.date_time,
         booking_date: r.booking_date,
         counterparty: [
             r.partie_cnpj_cpf.as_deref(),
-            r.partie_person_type,
+            r.partie_person_type.map(PersonType::as_str),
             r.partie_compe_code.as_deref(),
             r.partie_branch_code.as_deref(),
             r.partie_number.as_deref(),
@@ -130,16 +131,16 @@ fn content(r: &TxRow) -> Content<'_> {
 struct RowRef<'a> {
     key: &'a str,
     json: &'a str,
-    kind: &'static str,
-    credit_debit: &'static str,
+    kind: PaymentStatus,
+    credit_debit: CreditDebit,
     name: &'a str,
-    tx_type: &'static str,
+    tx_type: TransactionType,
     amount: Decimal,
     currency: &'a str,
     date_time: DateTime<Utc>,
     booking: NaiveDate,
     partie_doc: Option<&'a str>,
-    partie_person: Option<&'static str>,
+    partie_person: Option<PersonType>,
     partie_compe: Option<&'a str>,
     partie_branch: Option<&'a str>,
     partie_number: Option<&'a str>,
@@ -206,7 +207,7 @@ fn differences(r: &RowRef<'_>, s: &StoredRow, exact_id: bool) -> Vec<&'static st
     if r.partie_doc != s.partie_cnpj_cpf.as_deref() {
         d.push("partieCnpjCpf");
     }
-    if r.partie_person != s.partie_person_type.as_deref() {
+    if r.partie_person != s.partie_person_type {
         d.push("partiePersonType");
     }
     if r.partie_compe != s.partie_compe_code.as_deref() {
@@ -229,6 +230,7 @@ mod tests {
     use super::super::State;
     use super::super::testing::*;
     use super::{RowRef, Tombstone, content, differences, same_entries};
+    use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
     use crate::import::stored::StoredRow;
     use crate::import::validate::TxRow;
     use rust_decimal::Decimal;
@@ -325,16 +327,16 @@ mod tests {
     fn differences_name_every_field_that_differs() {
         let sent = entry("T1");
         let mut other = entry("T2");
-        other.kind = "LANCAMENTO_FUTURO";
-        other.credit_debit = "DEBITO";
+        other.kind = PaymentStatus::Future;
+        other.credit_debit = CreditDebit::Debit;
         other.name = "x".to_owned();
-        other.tx_type = "TED";
+        other.tx_type = TransactionType::Ted;
         other.amount = Decimal::ONE;
         other.currency = "USD".to_owned();
         other.date_time = at("2026-11-20T14:30:00.000001Z");
         other.booking_date = day("2026-11-21");
         other.partie_cnpj_cpf = Some("11111111111".to_owned());
-        other.partie_person_type = Some("PESSOA_NATURAL");
+        other.partie_person_type = Some(PersonType::Natural);
         other.partie_compe_code = Some("001".to_owned());
         other.partie_branch_code = Some("0001".to_owned());
         other.partie_number = Some("12345678".to_owned());

@@ -5,6 +5,9 @@
 use super::State;
 use super::batch::{Staged, Staging};
 use super::resolve::FoundAccount;
+use crate::domain::vocabulary::{
+    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
+};
 use crate::import::validate::{
     Account, AccountRef, Balance, Brand, Customer, Item, Pending, Removal, TxRow,
 };
@@ -61,8 +64,8 @@ pub(super) fn account(key: &str, holders: &[&str]) -> Item {
     Item::Account(Account {
         account: acct(key),
         legacy_json: "[]".to_owned(),
-        account_type: "CONTA_DEPOSITO_A_VISTA",
-        subtype: "INDIVIDUAL",
+        account_type: AccountType::CheckingAccount,
+        subtype: AccountSubtype::Individual,
         compe_code: "001".to_owned(),
         branch_code: Some("0001".to_owned()),
         number: "12345678".to_owned(),
@@ -70,7 +73,7 @@ pub(super) fn account(key: &str, holders: &[&str]) -> Item {
         currency: "BRL".to_owned(),
         holders: holders.iter().map(|h| (*h).to_owned()).collect(),
         display_name: None,
-        status: "AVAILABLE",
+        status: AccountStatus::Available,
     })
 }
 
@@ -90,10 +93,10 @@ pub(super) fn entry(id: &str) -> TxRow {
     TxRow {
         key: format!(r#"[["id","{id}"]]"#),
         id_json: format!(r#"[{{"key":"id","value":"{id}"}}]"#),
-        kind: "TRANSACAO_EFETIVADA",
-        credit_debit: "CREDITO",
+        kind: PaymentStatus::Completed,
+        credit_debit: CreditDebit::Credit,
         name: "PIX RECEBIDO".to_owned(),
-        tx_type: "PIX",
+        tx_type: TransactionType::Pix,
         amount: Decimal::new(150_000, 2),
         currency: "BRL".to_owned(),
         date_time: at("2026-11-20T14:30:00Z"),
@@ -118,7 +121,7 @@ pub(super) fn entry_on(id: &str, booked: &str) -> TxRow {
 /// A pending statement entry of id `id`.
 pub(super) fn pending_entry(id: &str) -> TxRow {
     TxRow {
-        kind: "TRANSACAO_PROCESSANDO",
+        kind: PaymentStatus::Processing,
         ..entry(id)
     }
 }

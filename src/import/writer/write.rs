@@ -4,6 +4,7 @@
 
 use super::Writer;
 use super::batch::Staging;
+use crate::domain::vocabulary::{AccountStatus, AccountSubtype, AccountType};
 use crate::import::validate::{Account, Balance, Brand, Customer, Limits};
 use anyhow::{Context, Result, bail};
 
@@ -78,8 +79,8 @@ impl Writer {
             .iter()
             .map(|(_, a)| a.legacy_json.as_str())
             .collect();
-        let types: Vec<&str> = accounts.iter().map(|(_, a)| a.account_type).collect();
-        let subtypes: Vec<&str> = accounts.iter().map(|(_, a)| a.subtype).collect();
+        let types: Vec<AccountType> = accounts.iter().map(|(_, a)| a.account_type).collect();
+        let subtypes: Vec<AccountSubtype> = accounts.iter().map(|(_, a)| a.subtype).collect();
         let compe: Vec<&str> = accounts
             .iter()
             .map(|(_, a)| a.compe_code.as_str())
@@ -98,7 +99,7 @@ impl Writer {
             .iter()
             .map(|(_, a)| a.display_name.as_deref())
             .collect();
-        let status: Vec<&str> = accounts.iter().map(|(_, a)| a.status).collect();
+        let status: Vec<AccountStatus> = accounts.iter().map(|(_, a)| a.status).collect();
         let written: Vec<(i64, String, String)> = sqlx::query_as(
             "INSERT INTO accounts (brand_id, legacy_key, legacy_id, type, subtype, compe_code, branch_code, \
                                    number, check_digit, currency, display_name, status) \
