@@ -60,15 +60,16 @@ macro_rules! contract_enum {
             const ALL: &'static [Self] = &[$(Self::$variant),+];
             const TEXTS: &'static [&'static str] = &[$($text),+];
             fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text,)+
-                }
+                $name::as_str(self)
             }
         }
 
         impl $name {
-            pub fn as_str(self) -> &'static str {
-                Word::as_str(self)
+            /// The contract's spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
             }
         }
 

@@ -7,6 +7,7 @@ use super::plan::{Bank, Kind, Owner, PlannedAccount, stream};
 use super::text::amount_text;
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::time::render_seconds;
+use crate::domain::vocabulary::{AccountSubtype, AccountType};
 use crate::import::{AccountRecord, BalanceRecord, OverdraftLimitsRecord, Record};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngExt;
@@ -52,9 +53,11 @@ impl Bank {
         let a = &self.accounts[index];
         let mut rng = stream(self.seed, 3, index as u64);
         let subtype = match a.owner {
-            Owner::Joint if a.demo || rng.random_bool(0.7) => "CONJUNTA_SOLIDARIA",
-            Owner::Joint => "CONJUNTA_SIMPLES",
-            _ => "INDIVIDUAL",
+            Owner::Joint if a.demo || rng.random_bool(0.7) => {
+                AccountSubtype::JointSolidary.as_str()
+            }
+            Owner::Joint => AccountSubtype::JointSimple.as_str(),
+            _ => AccountSubtype::Individual.as_str(),
         };
         // Limits on most checking accounts; a few run into them.
         let limit = (a.kind == Kind::Checking && (a.demo || rng.random_bool(0.6)))
@@ -105,9 +108,9 @@ impl Bank {
         let (brand_id, account_id) = self.account_ref(a);
         let (subtype, position) = self.account_facts(index);
         let type_name = match a.kind {
-            Kind::Checking => "CONTA_DEPOSITO_A_VISTA",
-            Kind::Savings => "CONTA_POUPANCA",
-            Kind::Prepaid => "CONTA_PAGAMENTO_PRE_PAGA",
+            Kind::Checking => AccountType::CheckingAccount.as_str(),
+            Kind::Savings => AccountType::SavingsAccount.as_str(),
+            Kind::Prepaid => AccountType::PrepaidPaymentAccount.as_str(),
         };
         let label = match a.kind {
             Kind::Checking => "Conta Corrente",

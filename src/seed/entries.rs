@@ -7,6 +7,7 @@ use super::plan::{Bank, PlannedAccount};
 use super::scenarios::{self, Counterparty, Direction, Scenario};
 use super::text::{Stamp, amount_text, millis_text, stamp_text};
 use crate::domain::legacy_id::{KeyValue, LegacyId};
+use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
 use crate::import::{PendingTransactionsRecord, Record, TransactionFields, TransactionRecord};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use rand::RngExt;
@@ -50,7 +51,7 @@ impl Bank {
         Record::Transaction(TransactionRecord {
             brand_id,
             account_id,
-            fields: self.entry(rng, a, at, seq, series, "TRANSACAO_EFETIVADA"),
+            fields: self.entry(rng, a, at, seq, series, PaymentStatus::Completed),
         })
     }
 
@@ -92,9 +93,9 @@ impl Bank {
                 self.now - Duration::seconds(rng.random_range(30..1800))
             };
             let kind = if future {
-                "LANCAMENTO_FUTURO"
+                PaymentStatus::Future
             } else {
-                "TRANSACAO_PROCESSANDO"
+                PaymentStatus::Processing
             };
             let mut fields = self.entry(rng, a, at, k, Series::History, kind);
             let stamp = stamp_text(at);
@@ -110,11 +111,12 @@ impl Bank {
                     .choose(rng)
                     .expect("utilities")
                     .clone();
-                fields.credit_debit_type = Some("DEBITO".into());
-                fields.transaction_type = Some("CONVENIO_ARRECADACAO".into());
+                fields.credit_debit_type = Some(CreditDebit::Debit.as_str().into());
+                fields.transaction_type =
+                    Some(TransactionType::CollectionAgreement.as_str().into());
                 fields.transaction_name = Some(format!("AGENDAMENTO PAGTO {name}"));
                 fields.partie_cnpj_cpf = Some(doc);
-                fields.partie_person_type = Some("PESSOA_JURIDICA".into());
+                fields.partie_person_type = Some(PersonType::Legal.as_str().into());
                 fields.partie_compe_code = None;
                 fields.partie_branch_code = None;
                 fields.partie_number = None;
@@ -136,14 +138,14 @@ impl Bank {
         at: DateTime<Utc>,
         seq: usize,
         series: Series,
-        kind: &str,
+        kind: PaymentStatus,
     ) -> TransactionFields {
         let Scenario(transaction_type, direction, counterparty, name, amount) =
             scenarios::draw(scenarios::of(a.kind, a.owner), rng);
         let person = self.parties.people.choose(rng).expect("people");
         let company = self.parties.companies.choose(rng).expect("companies");
         let mut f = TransactionFields {
-            completed_authorised_payment_type: Some(kind.into()),
+            completed_authorised_payment_type: Some(kind.as_str().into()),
             currency: Some("BRL".into()),
             transaction_date_time: Some(millis_text(at)),
             ..TransactionFields::default()
@@ -180,13 +182,18 @@ impl Bank {
             key: "id".into(),
             value: transaction_id(rng, transaction_type, Stamp(at), series, seq),
         }]));
-        f.credit_debit_type = Some(if credit { "CREDITO" } else { "DEBITO" }.into());
+        let credit_debit = if credit {
+            CreditDebit::Credit
+        } else {
+            CreditDebit::Debit
+        };
+        f.credit_debit_type = Some(credit_debit.as_str().into());
         f.transaction_name = Some(if name.len() > 200 {
             name.chars().take(200).collect()
         } else {
             name
         });
-        f.transaction_type = Some(transaction_type.into());
+        f.transaction_type = Some(transaction_type.as_str().into());
         f.amount = Some(amount_text(amount.max(Decimal::new(1, 2))));
         f
     }
@@ -195,14 +202,14 @@ impl Bank {
 /// The id of the `seq`-th entry of `series`, stamped with its instant.
 fn transaction_id(
     rng: &mut Xoshiro256PlusPlus,
-    transaction_type: &str,
+    transaction_type: TransactionType,
     stamp: Stamp,
     series: Series,
     seq: usize,
 ) -> String {
     let mut id = String::with_capacity(40);
     let mark = series.mark();
-    if transaction_type == "PIX" {
+    if transaction_type == TransactionType::Pix {
         // Shaped like an end-to-end id: E + ISPB + timestamp + unique tail.
         let _ = write!(id, "E{:08}{stamp}{mark}{seq:05X}", 31_872_495);
         for _ in 0..6 {
@@ -211,7 +218,11 @@ fn transaction_id(
             ));
         }
     } else {
-        let _ = write!(id, "{}{stamp}{mark}{seq:06}", &transaction_type[..3]);
+        let _ = write!(
+            id,
+            "{}{stamp}{mark}{seq:06}",
+            &transaction_type.as_str()[..3]
+        );
     }
     id
 }
@@ -221,9 +232,9 @@ fn transaction_id(
 fn set_party<'p>(f: &mut TransactionFields, p: &'p Party, compe: &'static str) -> &'p str {
     f.partie_person_type = Some(
         if p.document.len() == 11 {
-            "PESSOA_NATURAL"
+            PersonType::Natural.as_str()
         } else {
-            "PESSOA_JURIDICA"
+            PersonType::Legal.as_str()
         }
         .into(),
     );
@@ -239,6 +250,6 @@ fn set_party<'p>(f: &mut TransactionFields, p: &'p Party, compe: &'static str) -
 /// account; what the statement calls it.
 fn set_business<'b>(f: &mut TransactionFields, (name, document): &'b (String, String)) -> &'b str {
     f.partie_cnpj_cpf = Some(document.clone());
-    f.partie_person_type = Some("PESSOA_JURIDICA".into());
+    f.partie_person_type = Some(PersonType::Legal.as_str().into());
     name
 }

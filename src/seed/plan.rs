@@ -10,6 +10,7 @@ use super::{
     branch_number_id,
 };
 use crate::domain::legacy_id::{KeyValue, LegacyId};
+use crate::domain::vocabulary::AccountStatus;
 use chrono::{DateTime, Months, Utc};
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -142,7 +143,7 @@ impl Bank {
         // customer's own always.
         for (i, a) in accounts.iter_mut().enumerate() {
             a.pending = a.kind == Kind::Checking
-                && a.status == "AVAILABLE"
+                && a.status == AccountStatus::Available.as_str()
                 && (a.demo && a.owner == Owner::Person
                     || stream(config.seed, 9, i as u64).random_bool(0.25));
         }
@@ -270,7 +271,7 @@ fn demo_accounts() -> Vec<PlannedAccount> {
         branch: Some(DEMO_BRANCH.into()),
         number: number.into(),
         holders: holders.into_iter().map(str::to_owned).collect(),
-        status: "AVAILABLE",
+        status: AccountStatus::Available.as_str(),
         transactions: 0,
         pending: false,
         demo: true,
@@ -311,9 +312,9 @@ impl Opener<'_> {
     ) -> PlannedAccount {
         self.next_number += rng.random_range(1..60);
         let status = match rng.random_range(0..100) {
-            0..3 => "TEMPORARILY_UNAVAILABLE",
-            3..5 => "UNAVAILABLE",
-            _ => "AVAILABLE",
+            0..3 => AccountStatus::TemporarilyUnavailable.as_str(),
+            3..5 => AccountStatus::Unavailable.as_str(),
+            _ => AccountStatus::Available.as_str(),
         };
         PlannedAccount {
             kind,
@@ -350,7 +351,11 @@ fn traffic_weights(rng: &mut Xoshiro256PlusPlus, synthetic: &[PlannedAccount]) -
             };
             let merchant = a.kind == Kind::Checking && rng.random_bool(HEAVY_ACCOUNT_SHARE);
             let tail = if merchant { HEAVY_ACCOUNT_FACTOR } else { 1.0 };
-            let status = if a.status == "UNAVAILABLE" { 0.05 } else { 1.0 };
+            let status = if a.status == AccountStatus::Unavailable.as_str() {
+                0.05
+            } else {
+                1.0
+            };
             base * tail * status * rng.random_range(0.3..1.7)
         })
         .collect()

@@ -3,6 +3,7 @@
 //! that picks one. The weights of each table add up to 1000.
 
 use super::plan::{Kind, Owner};
+use crate::domain::vocabulary::TransactionType;
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rust_decimal::Decimal;
@@ -104,7 +105,7 @@ impl Amount {
 /// counterparty, name and amount.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Scenario(
-    pub(super) &'static str,
+    pub(super) TransactionType,
     pub(super) Direction,
     pub(super) Counterparty,
     pub(super) Name,
@@ -136,54 +137,54 @@ pub(super) fn draw(table: &[(u32, Scenario)], rng: &mut Xoshiro256PlusPlus) -> S
 
 #[rustfmt::skip]
 const SAVINGS: &[(u32, Scenario)] = &[
-    (450, Scenario("RENDIMENTO_APLIC_FINANCEIRA", Credit, Nobody, Fixed("RENDIMENTO POUPANCA"), Between(0.5, 300.0))),
-    (300, Scenario("TRANSFERENCIA_MESMA_INSTITUICAO", Credit, Nobody, Fixed("APLICACAO POUPANCA"), Between(50.0, 5000.0))),
-    (200, Scenario("TRANSFERENCIA_MESMA_INSTITUICAO", Debit, Nobody, Fixed("RESGATE POUPANCA"), Between(50.0, 3000.0))),
-    (50, Scenario("PIX", Credit, Person, Party("PIX RECEBIDO"), Between(20.0, 2000.0))),
+    (450, Scenario(TransactionType::InvestmentIncome, Credit, Nobody, Fixed("RENDIMENTO POUPANCA"), Between(0.5, 300.0))),
+    (300, Scenario(TransactionType::SameInstitutionTransfer, Credit, Nobody, Fixed("APLICACAO POUPANCA"), Between(50.0, 5000.0))),
+    (200, Scenario(TransactionType::SameInstitutionTransfer, Debit, Nobody, Fixed("RESGATE POUPANCA"), Between(50.0, 3000.0))),
+    (50, Scenario(TransactionType::Pix, Credit, Person, Party("PIX RECEBIDO"), Between(20.0, 2000.0))),
 ];
 
 #[rustfmt::skip]
 const PREPAID: &[(u32, Scenario)] = &[
-    (600, Scenario("CARTAO", Debit, Merchant, Party("COMPRA CARTAO"), Between(5.0, 400.0))),
-    (250, Scenario("PIX", Credit, Person, Party("PIX RECEBIDO"), Between(10.0, 800.0))),
-    (150, Scenario("PIX", Debit, Person, Party("PIX ENVIADO"), Between(5.0, 500.0))),
+    (600, Scenario(TransactionType::Card, Debit, Merchant, Party("COMPRA CARTAO"), Between(5.0, 400.0))),
+    (250, Scenario(TransactionType::Pix, Credit, Person, Party("PIX RECEBIDO"), Between(10.0, 800.0))),
+    (150, Scenario(TransactionType::Pix, Debit, Person, Party("PIX ENVIADO"), Between(5.0, 500.0))),
 ];
 
 #[rustfmt::skip]
 const COMPANY_CHECKING: &[(u32, Scenario)] = &[
-    (300, Scenario("PIX", Credit, Person, Party("PIX RECEBIDO"), Between(20.0, 5000.0))),
-    (150, Scenario("BOLETO", Credit, Company, Party("LIQUIDACAO BOLETO"), Between(100.0, 20000.0))),
-    (150, Scenario("PIX", Debit, Company, Party("PIX ENVIADO"), Between(50.0, 15000.0))),
-    (100, Scenario("BOLETO", Debit, Company, Party("PAGAMENTO BOLETO"), Between(100.0, 30000.0))),
-    (80, Scenario("FOLHA_PAGAMENTO", Debit, Person, Party("PAGAMENTO SALARIO"), Between(1500.0, 12000.0))),
-    (80, Scenario("TED", Drawn(0.5), Company, Party("TED"), Between(500.0, 80000.0))),
-    (60, Scenario("CONVENIO_ARRECADACAO", Debit, Utility, Party("PAGTO CONTA"), Between(80.0, 4000.0))),
-    (40, Scenario("PACOTE_TARIFA_SERVICOS", Debit, Nobody, Fixed("TARIFA PACOTE EMPRESARIAL"), Between(49.9, 199.9))),
-    (25, Scenario("TARIFA_SERVICOS_AVULSOS", Debit, Nobody, Fixed("TARIFA EMISSAO BOLETO"), Between(1.5, 9.9))),
-    (15, Scenario("OPERACAO_CREDITO", Credit, Nobody, Fixed("CAPITAL DE GIRO"), Between(5000.0, 100000.0))),
+    (300, Scenario(TransactionType::Pix, Credit, Person, Party("PIX RECEBIDO"), Between(20.0, 5000.0))),
+    (150, Scenario(TransactionType::Boleto, Credit, Company, Party("LIQUIDACAO BOLETO"), Between(100.0, 20000.0))),
+    (150, Scenario(TransactionType::Pix, Debit, Company, Party("PIX ENVIADO"), Between(50.0, 15000.0))),
+    (100, Scenario(TransactionType::Boleto, Debit, Company, Party("PAGAMENTO BOLETO"), Between(100.0, 30000.0))),
+    (80, Scenario(TransactionType::Payroll, Debit, Person, Party("PAGAMENTO SALARIO"), Between(1500.0, 12000.0))),
+    (80, Scenario(TransactionType::Ted, Drawn(0.5), Company, Party(TransactionType::Ted.as_str()), Between(500.0, 80000.0))),
+    (60, Scenario(TransactionType::CollectionAgreement, Debit, Utility, Party("PAGTO CONTA"), Between(80.0, 4000.0))),
+    (40, Scenario(TransactionType::ServiceFeePackage, Debit, Nobody, Fixed("TARIFA PACOTE EMPRESARIAL"), Between(49.9, 199.9))),
+    (25, Scenario(TransactionType::SingleServiceFee, Debit, Nobody, Fixed("TARIFA EMISSAO BOLETO"), Between(1.5, 9.9))),
+    (15, Scenario(TransactionType::CreditOperation, Credit, Nobody, Fixed("CAPITAL DE GIRO"), Between(5000.0, 100000.0))),
 ];
 
 #[rustfmt::skip]
 const PERSONAL_CHECKING: &[(u32, Scenario)] = &[
-    (220, Scenario("PIX", Debit, Person, Party("PIX ENVIADO"), Between(5.0, 1500.0))),
-    (160, Scenario("PIX", Credit, Person, Party("PIX RECEBIDO"), Between(5.0, 1500.0))),
-    (200, Scenario("CARTAO", Debit, Merchant, Party("COMPRA CARTAO DEBITO"), Between(5.0, 600.0))),
-    (80, Scenario("BOLETO", Debit, Company, Party("PAGAMENTO BOLETO"), Between(40.0, 3000.0))),
-    (60, Scenario("CONVENIO_ARRECADACAO", Debit, Utility, Party("PAGTO CONTA"), Between(30.0, 700.0))),
-    (50, Scenario("FOLHA_PAGAMENTO", Credit, Employer, Party("SALARIO"), Between(1412.0, 18000.0))),
-    (40, Scenario("TED", Drawn(0.5), Person, PartyByDirection("TED RECEBIDA", "TED ENVIADA"), Between(100.0, 20000.0))),
-    (30, Scenario("SAQUE", Debit, Nobody, Fixed("SAQUE BANCO 24 HORAS"), Tens(20, 1000))),
-    (20, Scenario("DEPOSITO", Credit, Nobody, Fixed("DEPOSITO EM DINHEIRO"), Between(50.0, 3000.0))),
-    (30, Scenario("TRANSFERENCIA_MESMA_INSTITUICAO", Drawn(0.5), PersonHere, PartyByDirection("TRANSF RECEBIDA", "TRANSF ENVIADA"), Between(10.0, 2000.0))),
-    (30, Scenario("PACOTE_TARIFA_SERVICOS", Debit, Nobody, Fixed("TARIFA PACOTE SERVICOS"), Between(19.9, 89.9))),
-    (15, Scenario("TARIFA_SERVICOS_AVULSOS", Debit, Nobody, Fixed("TARIFA TED"), Between(5.0, 22.0))),
-    (15, Scenario("ENCARGOS_JUROS_CHEQUE_ESPECIAL", Debit, Nobody, Fixed("JUROS CHEQUE ESPECIAL"), Between(2.0, 250.0))),
-    (15, Scenario("RENDIMENTO_APLIC_FINANCEIRA", Credit, Nobody, Fixed("RENDIMENTO CDB"), Between(1.0, 400.0))),
-    (10, Scenario("RESGATE_APLIC_FINANCEIRA", Credit, Nobody, Fixed("RESGATE CDB"), Between(100.0, 10000.0))),
-    (10, Scenario("OPERACAO_CREDITO", Drawn(0.3), Nobody,
+    (220, Scenario(TransactionType::Pix, Debit, Person, Party("PIX ENVIADO"), Between(5.0, 1500.0))),
+    (160, Scenario(TransactionType::Pix, Credit, Person, Party("PIX RECEBIDO"), Between(5.0, 1500.0))),
+    (200, Scenario(TransactionType::Card, Debit, Merchant, Party("COMPRA CARTAO DEBITO"), Between(5.0, 600.0))),
+    (80, Scenario(TransactionType::Boleto, Debit, Company, Party("PAGAMENTO BOLETO"), Between(40.0, 3000.0))),
+    (60, Scenario(TransactionType::CollectionAgreement, Debit, Utility, Party("PAGTO CONTA"), Between(30.0, 700.0))),
+    (50, Scenario(TransactionType::Payroll, Credit, Employer, Party("SALARIO"), Between(1412.0, 18000.0))),
+    (40, Scenario(TransactionType::Ted, Drawn(0.5), Person, PartyByDirection("TED RECEBIDA", "TED ENVIADA"), Between(100.0, 20000.0))),
+    (30, Scenario(TransactionType::Withdrawal, Debit, Nobody, Fixed("SAQUE BANCO 24 HORAS"), Tens(20, 1000))),
+    (20, Scenario(TransactionType::Deposit, Credit, Nobody, Fixed("DEPOSITO EM DINHEIRO"), Between(50.0, 3000.0))),
+    (30, Scenario(TransactionType::SameInstitutionTransfer, Drawn(0.5), PersonHere, PartyByDirection("TRANSF RECEBIDA", "TRANSF ENVIADA"), Between(10.0, 2000.0))),
+    (30, Scenario(TransactionType::ServiceFeePackage, Debit, Nobody, Fixed("TARIFA PACOTE SERVICOS"), Between(19.9, 89.9))),
+    (15, Scenario(TransactionType::SingleServiceFee, Debit, Nobody, Fixed("TARIFA TED"), Between(5.0, 22.0))),
+    (15, Scenario(TransactionType::OverdraftInterest, Debit, Nobody, Fixed("JUROS CHEQUE ESPECIAL"), Between(2.0, 250.0))),
+    (15, Scenario(TransactionType::InvestmentIncome, Credit, Nobody, Fixed("RENDIMENTO CDB"), Between(1.0, 400.0))),
+    (10, Scenario(TransactionType::InvestmentRedemption, Credit, Nobody, Fixed("RESGATE CDB"), Between(100.0, 10000.0))),
+    (10, Scenario(TransactionType::CreditOperation, Drawn(0.3), Nobody,
         ByDirection("CREDITO EMPRESTIMO PESSOAL", "PARCELA EMPRESTIMO PESSOAL"),
         Amount::ByDirection { credit: (150.0, 20000.0), debit: (150.0, 1500.0) })),
-    (5, Scenario("PORTABILIDADE_SALARIO", Credit, Employer, Party("PORTABILIDADE SALARIO"), Between(1412.0, 9000.0))),
-    (3, Scenario("DOC", Credit, Person, Party("DOC RECEBIDO"), Between(100.0, 4999.0))),
-    (7, Scenario("OUTROS", Credit, Person, Fixed("PENSAO ALIMENTICIA"), Between(300.0, 3000.0))),
+    (5, Scenario(TransactionType::SalaryPortability, Credit, Employer, Party("PORTABILIDADE SALARIO"), Between(1412.0, 9000.0))),
+    (3, Scenario(TransactionType::Doc, Credit, Person, Party("DOC RECEBIDO"), Between(100.0, 4999.0))),
+    (7, Scenario(TransactionType::Other, Credit, Person, Fixed("PENSAO ALIMENTICIA"), Between(300.0, 3000.0))),
 ];

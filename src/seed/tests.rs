@@ -4,6 +4,7 @@ use super::plan::Bank;
 use super::text::{amount_text, millis_text, stamp_text};
 use super::{DEMO_BRAND_CNPJ, DEMO_COMPANY_CNPJ, DEMO_CPF, DEMO_SPOUSE_CPF, SeedConfig, records};
 use crate::domain::time::{brasilia_date, render_seconds};
+use crate::domain::vocabulary::{AccountType, PaymentStatus};
 use crate::import::{AccountRecord, BalanceRecord, CustomerRecord, Record, TransactionRecord};
 use chrono::{DateTime, Duration, Months, TimeZone, Utc};
 use rand::{RngExt, SeedableRng};
@@ -226,8 +227,16 @@ fn a_delta_id_is_never_a_history_id_whatever_the_entry() {
         let a = &bank.accounts[i % bank.accounts.len()];
         let at = config.now - Duration::milliseconds(rng.random_range(0..86_400_000));
         let seq = rng.random_range(0..2_000_000);
-        let entry =
-            |series| bank.entry(&mut rng.clone(), a, at, seq, series, "TRANSACAO_EFETIVADA");
+        let entry = |series| {
+            bank.entry(
+                &mut rng.clone(),
+                a,
+                at,
+                seq,
+                series,
+                PaymentStatus::Completed,
+            )
+        };
         let (h, d) = (entry(Series::History), entry(Series::Delta));
         assert_eq!(h.transaction_type, d.transaction_type);
         assert_ne!(h.transaction_id, d.transaction_id);
@@ -263,9 +272,9 @@ fn the_plan_is_deterministic_and_complete() {
         .collect();
     assert_eq!(accounts.len(), 74);
     for kind in [
-        "CONTA_DEPOSITO_A_VISTA",
-        "CONTA_POUPANCA",
-        "CONTA_PAGAMENTO_PRE_PAGA",
+        AccountType::CheckingAccount.as_str(),
+        AccountType::SavingsAccount.as_str(),
+        AccountType::PrepaidPaymentAccount.as_str(),
     ] {
         assert!(
             accounts
