@@ -238,6 +238,16 @@ impl fmt::Display for ImportSummary {
 }
 
 impl ImportSummary {
+    /// What the writer counted.
+    fn absorb(&mut self, stats: &writer::WriterStats) {
+        self.stale_balances = stats.stale_balances;
+        self.duplicate_transactions = stats.duplicate_transactions;
+        self.unchanged_snapshots = stats.unchanged_snapshots;
+        self.replayed_removals = stats.replayed_removals;
+        self.removed_transactions = stats.removed_transactions;
+        self.expired_entries = stats.expired_entries;
+    }
+
     fn add(&mut self, item: &Item) {
         match item {
             Item::Brand(_) => self.brands += 1,
@@ -504,21 +514,7 @@ where
             Ok(Input::Record(line, record)) => (line, validator.validate(record)),
             Ok(Input::Bad(line, e, defines)) => (line, Err((vec![e], defines))),
         };
-        summary.records += 1;
-        match result {
-            Ok(item) => {
-                summary.add(&item);
-                chunk.push((line, item));
-            }
-            Err((bad, defines)) => {
-                for e in bad {
-                    errors.push(line, e.field, e.reason);
-                }
-                if let Some(d) = defines {
-                    chunk.push((line, Item::Defines(d)));
-                }
-            }
-        }
+        accept(line, result, &mut summary, &mut errors, &mut chunk);
         if chunk.len() >= CHUNK {
             let empty = match recycled.try_recv() {
                 Ok(mut used) => {
@@ -535,12 +531,7 @@ where
                 break; // the writer failed; its error is reported below
             }
             if let Some(bar) = &bar {
-                bar.set_position(line);
-                let rate = line as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                bar.set_message(format!(
-                    "({rate:.0} lines/s), {} records applied",
-                    applied.load(Ordering::Relaxed)
-                ));
+                show_progress(bar, line, started, &applied);
             }
         }
     }
@@ -559,29 +550,65 @@ where
         return Err(failure);
     }
     errors.merge(outcome.errors);
+    settle(outcome.tx, errors, deferred, &outcome.feeds).await?;
+    summary.absorb(&outcome.stats);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Counts a validated line, queueing what it does (or, for a bad
+/// definition, what it defines) and recording its errors.
+fn accept(
+    line: u64,
+    result: Result<Item, validate::Invalid>,
+    summary: &mut ImportSummary,
+    errors: &mut ErrorSink,
+    chunk: &mut Vec<(u64, Item)>,
+) {
+    summary.records += 1;
+    match result {
+        Ok(item) => {
+            summary.add(&item);
+            chunk.push((line, item));
+        }
+        Err((bad, defines)) => {
+            for e in bad {
+                errors.push(line, e.field, e.reason);
+            }
+            if let Some(d) = defines {
+                chunk.push((line, Item::Defines(d)));
+            }
+        }
+    }
+}
+
+fn show_progress(bar: &ProgressBar, line: u64, started: Instant, applied: &AtomicU64) {
+    bar.set_position(line);
+    let rate = line as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    bar.set_message(format!(
+        "({rate:.0} lines/s), {} records applied",
+        applied.load(Ordering::Relaxed)
+    ));
+}
+
+/// Ends the file's transaction: rolled back if any line was bad, else the
+/// checks a first load deferred restored, the feed recorded and committed.
+async fn settle(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    errors: ErrorSink,
+    deferred: Option<first_load::DeferredChecks>,
+    feeds: &[crate::store::feeds::BrandFeed],
+) -> Result<()> {
     if !errors.is_empty() {
-        outcome
-            .tx
-            .rollback()
-            .await
-            .context("rolling back the import")?;
+        tx.rollback().await.context("rolling back the import")?;
         return Err(errors.into_error().into());
     }
-    let mut tx = outcome.tx;
     if let Some(deferred) = deferred {
         tracing::info!("first load: rebuilding the deferred indexes and validating foreign keys");
         deferred.restore(&mut tx).await?;
     }
-    crate::store::feeds::record(&mut tx, &outcome.feeds).await?;
-    tx.commit().await.context("committing the import")?;
-    summary.stale_balances = outcome.stats.stale_balances;
-    summary.duplicate_transactions = outcome.stats.duplicate_transactions;
-    summary.unchanged_snapshots = outcome.stats.unchanged_snapshots;
-    summary.replayed_removals = outcome.stats.replayed_removals;
-    summary.removed_transactions = outcome.stats.removed_transactions;
-    summary.expired_entries = outcome.stats.expired_entries;
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    crate::store::feeds::record(&mut tx, feeds).await?;
+    tx.commit().await.context("committing the import")
 }
 
 #[cfg(test)]
