@@ -27,7 +27,7 @@ import sys
 import urllib.request
 import uuid
 
-# The demo customer of src/seed.rs (DEMO_BRAND, DEMO_CPF, DEMO_COMPANY_CNPJ).
+# The demo customer of src/seed/mod.rs (DEMO_BRAND, DEMO_CPF, DEMO_COMPANY_CNPJ).
 DEMO_BRAND = "cbanco"
 DEMO_CPF = "38519462782"
 DEMO_COMPANY_CNPJ = "45781923000166"
