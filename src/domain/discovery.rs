@@ -22,7 +22,7 @@ pub fn authorizers(
 ) -> Vec<(Cpf, String)> {
     let mut people: Vec<(Cpf, String)> = holders
         .iter()
-        .filter_map(|(document, name)| Some((Cpf::parse(document.as_str()).ok()?, name.clone())))
+        .filter_map(|(document, name)| Some((document.cpf()?, name.clone())))
         .collect();
     if !holds(holders, logged_user) {
         people.insert(0, (logged_user.clone(), logged_user_name.to_owned()));

@@ -149,6 +149,11 @@ impl Document {
     pub fn is_person(&self) -> bool {
         self.0.len() == 11
     }
+
+    /// The person's CPF, when this is a person's document.
+    pub fn cpf(&self) -> Option<Cpf> {
+        self.is_person().then(|| Cpf(self.0.clone()))
+    }
 }
 
 impl From<Cpf> for Document {
