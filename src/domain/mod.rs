@@ -1,6 +1,8 @@
 //! Pure rules of the Accounts contract: no I/O, unit-tested here.
 
+pub mod account_number;
 pub mod consent;
+pub mod counterparty;
 pub mod discovery;
 pub mod identity;
 pub mod legacy_id;

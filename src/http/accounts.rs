@@ -118,10 +118,7 @@ pub async fn list(
             brand_name: row.brand_name,
             company_cnpj: row.company_cnpj,
             account_type: row.account_type,
-            compe_code: row.compe_code,
-            branch_code: row.branch_code,
             number: row.number,
-            check_digit: row.check_digit,
             account_id: row.legacy_id.0,
         })
         .collect();
@@ -203,10 +200,7 @@ pub async fn find(
     .await?;
     Ok(Json(Envelope {
         data: AccountIdentificationData {
-            compe_code: account.compe_code,
-            branch_code: account.branch_code,
             number: account.number,
-            check_digit: account.check_digit,
             account_type: account.account_type,
             subtype: account.subtype,
             currency: account.currency,
@@ -348,12 +342,7 @@ async fn statement(
             transaction_type: entry.transaction_type,
             transaction_amount: amount(entry.amount, &entry.currency),
             transaction_date_time: time::render_millis(entry.transaction_date_time),
-            partie_cnpj_cpf: entry.partie_cnpj_cpf,
-            partie_person_type: entry.partie_person_type,
-            partie_compe_code: entry.partie_compe_code,
-            partie_branch_code: entry.partie_branch_code,
-            partie_number: entry.partie_number,
-            partie_check_digit: entry.partie_check_digit,
+            counterparty: entry.counterparty,
         })
         .collect();
     Ok(Json(Envelope {

@@ -1,10 +1,12 @@
 //! Response bodies of the contract. Money is rendered by
 //! `domain::money::render`, date-times by `domain::time`.
 
+use crate::domain::account_number::AccountNumber;
+use crate::domain::counterparty::Counterparty;
 use crate::domain::identity::Cpf;
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::vocabulary::{
-    AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType, TransactionType,
+    AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
 };
 use serde::Serialize;
 
@@ -70,11 +72,8 @@ pub struct AccountData {
     pub company_cnpj: String,
     #[serde(rename = "type")]
     pub account_type: AccountType,
-    pub compe_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch_code: Option<String>,
-    pub number: String,
-    pub check_digit: String,
+    #[serde(flatten)]
+    pub number: AccountNumber,
     pub account_id: LegacyId,
 }
 
@@ -82,11 +81,8 @@ pub struct AccountData {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountIdentificationData {
-    pub compe_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch_code: Option<String>,
-    pub number: String,
-    pub check_digit: String,
+    #[serde(flatten)]
+    pub number: AccountNumber,
     #[serde(rename = "type")]
     pub account_type: AccountType,
     pub subtype: AccountSubtype,
@@ -135,18 +131,8 @@ pub struct AccountTransactionsData {
     pub transaction_type: TransactionType,
     pub transaction_amount: Amount,
     pub transaction_date_time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_cnpj_cpf: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_person_type: Option<PersonType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_compe_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_branch_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partie_check_digit: Option<String>,
+    #[serde(flatten)]
+    pub counterparty: Counterparty,
 }
 
 /// `CheckAccountHolderResponse`.

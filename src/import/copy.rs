@@ -3,7 +3,6 @@
 //! (no text to split, unescape and parse: a third of its work in text COPY).
 
 use super::validate::TxRow;
-use crate::domain::vocabulary::PersonType;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -68,14 +67,7 @@ impl CopyRows {
         text(b, &row.currency);
         timestamp(b, row.date_time);
         date(b, row.booking_date);
-        for value in [
-            row.partie_cnpj_cpf.as_deref(),
-            row.partie_person_type.map(PersonType::as_str),
-            row.partie_compe_code.as_deref(),
-            row.partie_branch_code.as_deref(),
-            row.partie_number.as_deref(),
-            row.partie_check_digit.as_deref(),
-        ] {
+        for (_, value) in row.counterparty.fields() {
             match value {
                 Some(v) => text(b, v),
                 None => b.extend_from_slice(&(-1i32).to_be_bytes()),

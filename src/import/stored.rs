@@ -2,8 +2,9 @@
 
 use super::tombstone::Content;
 use super::validate::TxRow;
+use crate::domain::counterparty::Counterparty;
 use crate::domain::legacy_id::LegacyId;
-use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
+use crate::domain::vocabulary::{CreditDebit, PaymentStatus, TransactionType};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
@@ -28,12 +29,8 @@ pub(super) struct StoredRow {
     pub currency: String,
     pub transaction_date_time: DateTime<Utc>,
     pub booking_date: NaiveDate,
-    pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<PersonType>,
-    pub partie_compe_code: Option<String>,
-    pub partie_branch_code: Option<String>,
-    pub partie_number: Option<String>,
-    pub partie_check_digit: Option<String>,
+    #[sqlx(flatten)]
+    pub counterparty: Counterparty,
 }
 
 impl StoredRow {
@@ -47,14 +44,7 @@ impl StoredRow {
             currency: &self.currency,
             date_time: self.transaction_date_time,
             booking_date: self.booking_date,
-            counterparty: [
-                self.partie_cnpj_cpf.as_deref(),
-                self.partie_person_type.map(PersonType::as_str),
-                self.partie_compe_code.as_deref(),
-                self.partie_branch_code.as_deref(),
-                self.partie_number.as_deref(),
-                self.partie_check_digit.as_deref(),
-            ],
+            counterparty: &self.counterparty,
         }
     }
 
@@ -72,12 +62,7 @@ impl StoredRow {
             currency: r.currency.clone(),
             transaction_date_time: r.date_time,
             booking_date: r.booking_date,
-            partie_cnpj_cpf: r.partie_cnpj_cpf.clone(),
-            partie_person_type: r.partie_person_type,
-            partie_compe_code: r.partie_compe_code.clone(),
-            partie_branch_code: r.partie_branch_code.clone(),
-            partie_number: r.partie_number.clone(),
-            partie_check_digit: r.partie_check_digit.clone(),
+            counterparty: r.counterparty.clone(),
         }
     }
 }

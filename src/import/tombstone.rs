@@ -2,6 +2,7 @@
 //! replayed file can be told from new content without keeping the removed
 //! entry (no personal data outlives it).
 
+use crate::domain::counterparty::Counterparty;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -17,8 +18,7 @@ pub(crate) struct Content<'a> {
     pub currency: &'a str,
     pub date_time: DateTime<Utc>,
     pub booking_date: NaiveDate,
-    /// CNPJ/CPF, person type, COMPE, branch, number and check digit.
-    pub counterparty: [Option<&'a str>; 6],
+    pub counterparty: &'a Counterparty,
 }
 
 impl Content<'_> {
@@ -41,7 +41,7 @@ impl Content<'_> {
         text(Some(self.currency));
         text(Some(&self.date_time.timestamp_micros().to_string()));
         text(Some(&self.booking_date.to_string()));
-        for value in self.counterparty {
+        for (_, value) in self.counterparty.fields() {
             text(value);
         }
         hash.finalize().into()
@@ -51,6 +51,7 @@ impl Content<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::vocabulary::PersonType;
     use std::str::FromStr;
 
     fn content() -> Content<'static> {
@@ -65,15 +66,16 @@ mod tests {
                 .unwrap()
                 .to_utc(),
             booking_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-            counterparty: [
-                Some("43908445778"),
-                Some("PESSOA_NATURAL"),
-                None,
-                None,
-                None,
-                None,
-            ],
+            counterparty: leak(Counterparty {
+                document: Some("43908445778".into()),
+                person_type: Some(PersonType::Natural),
+                ..Counterparty::default()
+            }),
         }
+    }
+
+    fn leak(counterparty: Counterparty) -> &'static Counterparty {
+        Box::leak(Box::new(counterparty))
     }
 
     #[test]
@@ -115,18 +117,18 @@ mod tests {
             },
             // A field moved to its neighbour is another content.
             Content {
-                counterparty: [None, Some("43908445778"), None, None, None, None],
+                counterparty: leak(Counterparty {
+                    person_type: Some(PersonType::Natural),
+                    compe_code: Some("43908445778".into()),
+                    ..Counterparty::default()
+                }),
                 ..content()
             },
             Content {
-                counterparty: [
-                    Some("43908445778"),
-                    Some("PESSOA_NATURAL"),
-                    Some(""),
-                    None,
-                    None,
-                    None,
-                ],
+                counterparty: leak(Counterparty {
+                    branch_code: Some(String::new()),
+                    ..content().counterparty.clone()
+                }),
                 ..content()
             },
         ];

@@ -3,6 +3,8 @@
 //! Reading a row parses the text back, so a value read is as trustworthy
 //! as one parsed from a request.
 
+use crate::domain::account_number::AccountNumber;
+use crate::domain::counterparty::Counterparty;
 use crate::domain::identity::{BrandId, Cnpj, Cpf, Document};
 use crate::domain::vocabulary::{
     AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType,
@@ -62,3 +64,33 @@ stored_as_text!(
     Cpf,
     Cnpj,
 );
+
+/// A counterparty read from the `partie_*` columns of a row (flattened
+/// into the rows that carry one).
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Counterparty {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Counterparty {
+            document: row.try_get("partie_cnpj_cpf")?,
+            person_type: row.try_get("partie_person_type")?,
+            compe_code: row.try_get("partie_compe_code")?,
+            branch_code: row.try_get("partie_branch_code")?,
+            number: row.try_get("partie_number")?,
+            check_digit: row.try_get("partie_check_digit")?,
+        })
+    }
+}
+
+/// An account's number read from the `compe_code`, `branch_code`, `number`
+/// and `check_digit` columns (flattened into the rows that show one).
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for AccountNumber {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(AccountNumber {
+            compe_code: row.try_get("compe_code")?,
+            branch_code: row.try_get("branch_code")?,
+            number: row.try_get("number")?,
+            check_digit: row.try_get("check_digit")?,
+        })
+    }
+}

@@ -4,11 +4,12 @@
 mod codec;
 
 use crate::db::{PoolStatus, QueryPool};
+use crate::domain::account_number::AccountNumber;
+use crate::domain::counterparty::Counterparty;
 use crate::domain::identity::{BrandId, Cpf, Document};
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::vocabulary::{
-    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType,
-    TransactionType,
+    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -122,10 +123,8 @@ pub struct ListedAccount {
     pub legacy_id: Json<LegacyId>,
     #[sqlx(rename = "type")]
     pub account_type: AccountType,
-    pub compe_code: String,
-    pub branch_code: Option<String>,
-    pub number: String,
-    pub check_digit: String,
+    #[sqlx(flatten)]
+    pub number: AccountNumber,
     pub brand_name: String,
     pub company_cnpj: String,
 }
@@ -138,10 +137,8 @@ pub struct OwnedAccount {
     #[sqlx(rename = "type")]
     pub account_type: AccountType,
     pub subtype: AccountSubtype,
-    pub compe_code: String,
-    pub branch_code: Option<String>,
-    pub number: String,
-    pub check_digit: String,
+    #[sqlx(flatten)]
+    pub number: AccountNumber,
     pub currency: String,
 }
 
@@ -197,12 +194,8 @@ pub struct StatementEntry {
     pub amount: Decimal,
     pub currency: String,
     pub transaction_date_time: DateTime<Utc>,
-    pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<PersonType>,
-    pub partie_compe_code: Option<String>,
-    pub partie_branch_code: Option<String>,
-    pub partie_number: Option<String>,
-    pub partie_check_digit: Option<String>,
+    #[sqlx(flatten)]
+    pub counterparty: Counterparty,
 }
 
 /// Which entries of an account's statement to read.

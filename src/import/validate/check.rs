@@ -3,6 +3,7 @@
 
 use super::fields::no_control_characters;
 use super::{Definition, Invalid};
+use crate::domain::identity::IdentityError;
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::money;
 use crate::domain::vocabulary::Word;
@@ -59,6 +60,17 @@ impl Check {
             None => Some(None),
             Some(v) => self.rule(v, field, rule).map(Some),
         }
+    }
+
+    /// A required identifier (brand, CPF/CNPJ), parsed by its domain type.
+    pub(super) fn identifier<T>(&mut self, value: Option<String>, field: &str) -> Option<T>
+    where
+        T: TryFrom<String, Error = IdentityError>,
+    {
+        let v = self.required(value, field)?;
+        let parsed =
+            no_control_characters(&v).and_then(|()| T::try_from(v).map_err(|e| e.to_string()));
+        parsed.map_err(|reason| self.fail(field, reason)).ok()
     }
 
     pub(super) fn rule(&mut self, v: String, field: &str, rule: Rule) -> Option<String> {

@@ -7,6 +7,7 @@ use super::fields::{
     transaction_name, utc_date_time,
 };
 use super::{Invalid, Item, Pending, Removal, TxRow, Validator};
+use crate::domain::counterparty::Counterparty;
 use crate::domain::time;
 use crate::domain::vocabulary::{PaymentStatus, PersonType};
 use crate::import::record::{
@@ -104,12 +105,14 @@ fn entry(c: &mut Check, f: TransactionFields, pending: bool) -> Option<TxRow> {
         currency: cur?,
         date_time,
         booking_date: booking?.unwrap_or_else(|| time::brasilia_date(date_time)),
-        partie_cnpj_cpf: partie_doc?,
-        partie_person_type: person?,
-        partie_compe_code: partie_compe?,
-        partie_branch_code: partie_branch?,
-        partie_number: partie_number?,
-        partie_check_digit: partie_check?,
+        counterparty: Counterparty {
+            document: partie_doc?,
+            person_type: person?,
+            compe_code: partie_compe?,
+            branch_code: partie_branch?,
+            number: partie_number?,
+            check_digit: partie_check?,
+        },
     })
 }
 

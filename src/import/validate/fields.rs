@@ -3,7 +3,7 @@
 //! types, statuses, ...) and identifiers (brand, CNPJ, document) are the
 //! domain's own types, with the same rules the API applies.
 
-use crate::domain::identity::{BrandId, Cnpj, Document};
+use crate::domain::identity::{BrandId, Document};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The format refuses U+0000 to U+001F in every text: no field of the
@@ -32,10 +32,6 @@ pub(crate) fn brand_name(v: &str) -> Result<(), String> {
     } else {
         Err("must be at most 80 characters long".into())
     }
-}
-
-pub(crate) fn cnpj(v: &str) -> Result<(), String> {
-    Cnpj::parse(v).map(drop).map_err(|e| e.to_string())
 }
 
 pub(crate) fn document(v: &str) -> Result<(), String> {
@@ -153,8 +149,6 @@ mod tests {
         ] {
             assert!(document(bad).is_err(), "{bad}");
         }
-        assert!(cnpj("21128159000166").is_ok());
-        assert!(cnpj("11111111111").is_err());
         assert!(compe_code("001").is_ok());
         assert!(
             compe_code("01").is_err() && compe_code("0011").is_err() && compe_code("0a1").is_err()

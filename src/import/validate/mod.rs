@@ -17,10 +17,12 @@ pub(crate) use records::definition_hint;
 
 use super::FieldError;
 use super::record::Record;
+use crate::domain::account_number::AccountNumber;
+use crate::domain::counterparty::Counterparty;
+use crate::domain::identity::{BrandId, Cnpj, Document};
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::vocabulary::{
-    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, PersonType,
-    TransactionType,
+    AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
 };
 use check::Check;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,7 +31,8 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 
 /// An account as records name it: its brand and the canonical key of its
-/// `accountId`.
+/// `accountId`, both checked, kept as shared text: every entry of the
+/// account carries a copy, and the writer's registry keys on them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct AccountRef {
     pub brand: Arc<str>,
@@ -38,15 +41,15 @@ pub(crate) struct AccountRef {
 
 #[derive(Debug)]
 pub(crate) struct Brand {
-    pub brand_id: String,
+    pub brand_id: BrandId,
     pub brand_name: String,
-    pub company_cnpj: String,
+    pub company_cnpj: Cnpj,
 }
 
 #[derive(Debug)]
 pub(crate) struct Customer {
-    pub brand_id: String,
-    pub document: String,
+    pub brand_id: BrandId,
+    pub document: Document,
     pub name: String,
 }
 
@@ -56,10 +59,7 @@ pub(crate) struct Account {
     pub legacy_json: String,
     pub account_type: AccountType,
     pub subtype: AccountSubtype,
-    pub compe_code: String,
-    pub branch_code: Option<String>,
-    pub number: String,
-    pub check_digit: String,
+    pub number: AccountNumber,
     pub currency: String,
     pub holders: Vec<String>,
     pub display_name: Option<String>,
@@ -98,12 +98,7 @@ pub(crate) struct TxRow {
     pub currency: String,
     pub date_time: DateTime<Utc>,
     pub booking_date: NaiveDate,
-    pub partie_cnpj_cpf: Option<String>,
-    pub partie_person_type: Option<PersonType>,
-    pub partie_compe_code: Option<String>,
-    pub partie_branch_code: Option<String>,
-    pub partie_number: Option<String>,
-    pub partie_check_digit: Option<String>,
+    pub counterparty: Counterparty,
 }
 
 #[derive(Debug)]

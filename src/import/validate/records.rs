@@ -4,12 +4,14 @@
 
 use super::check::Check;
 use super::fields::{
-    account_number, any, branch_code, brand_id, brand_name, check_digit, cnpj, compe_code,
-    currency, date_time, document,
+    account_number, any, branch_code, brand_id, brand_name, check_digit, compe_code, currency,
+    date_time, document,
 };
 use super::{
     Account, AccountRef, Balance, Brand, Customer, Definition, Invalid, Item, Limits, Validator,
 };
+use crate::domain::account_number::AccountNumber;
+use crate::domain::identity::{BrandId, Document};
 use crate::domain::legacy_id::LegacyId;
 use crate::domain::vocabulary::{AccountStatus, AccountType};
 use crate::import::record::{
@@ -69,13 +71,14 @@ impl Validator {
 
 pub(super) fn brand(r: BrandRecord) -> Result<Item, Invalid> {
     let mut c = Check::default();
-    let id = c.text(r.brand_id, "brandId", brand_id);
+    let id: Option<BrandId> = c.identifier(r.brand_id, "brandId");
     let name = c.text(r.brand_name, "brandName", brand_name);
-    let company_cnpj = c.text(r.company_cnpj, "companyCnpj", cnpj);
+    let company_cnpj = c.identifier(r.company_cnpj, "companyCnpj");
     let defines = if c.errors.is_empty() {
         None
     } else {
-        id.clone().map(Definition::Brand)
+        id.as_ref()
+            .map(|id| Definition::Brand(id.as_str().to_owned()))
     };
     let value = (|| {
         Some(Item::Brand(Brand {
@@ -89,13 +92,13 @@ pub(super) fn brand(r: BrandRecord) -> Result<Item, Invalid> {
 
 pub(super) fn customer(r: CustomerRecord) -> Result<Item, Invalid> {
     let mut c = Check::default();
-    let brand = c.text(r.brand_id, "brandId", brand_id);
-    let doc = c.text(r.document, "document", document);
+    let brand: Option<BrandId> = c.identifier(r.brand_id, "brandId");
+    let doc: Option<Document> = c.identifier(r.document, "document");
     let name = c.text(r.name, "name", any);
     let defines = match (&brand, &doc) {
         (Some(b), Some(d)) if !c.errors.is_empty() => Some(Definition::Customer {
-            brand_id: b.clone(),
-            document: d.clone(),
+            brand_id: b.as_str().to_owned(),
+            document: d.as_str().to_owned(),
         }),
         _ => None,
     };
@@ -154,10 +157,12 @@ pub(super) fn account(r: AccountRecord) -> Result<Item, Invalid> {
             legacy_json,
             account_type: account_type?,
             subtype: subtype?,
-            compe_code: compe?,
-            branch_code: branch?,
-            number: number?,
-            check_digit: check?,
+            number: AccountNumber {
+                compe_code: compe?,
+                branch_code: branch?,
+                number: number?,
+                check_digit: check?,
+            },
             currency: cur?,
             holders: holders?,
             display_name: display_name?,

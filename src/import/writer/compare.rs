@@ -6,7 +6,8 @@
 
 use super::State;
 use super::hashing::FxMap;
-use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
+use crate::domain::counterparty::Counterparty;
+use crate::domain::vocabulary::{CreditDebit, PaymentStatus, TransactionType};
 use crate::import::stored::StoredRow;
 use crate::import::tombstone::Content;
 use crate::import::validate::TxRow;
@@ -116,14 +117,7 @@ fn content(r: &TxRow) -> Content<'_> {
         currency: &r.currency,
         date_time: r.date_time,
         booking_date: r.booking_date,
-        counterparty: [
-            r.partie_cnpj_cpf.as_deref(),
-            r.partie_person_type.map(PersonType::as_str),
-            r.partie_compe_code.as_deref(),
-            r.partie_branch_code.as_deref(),
-            r.partie_number.as_deref(),
-            r.partie_check_digit.as_deref(),
-        ],
+        counterparty: &r.counterparty,
     }
 }
 
@@ -139,12 +133,7 @@ struct RowRef<'a> {
     currency: &'a str,
     date_time: DateTime<Utc>,
     booking: NaiveDate,
-    partie_doc: Option<&'a str>,
-    partie_person: Option<PersonType>,
-    partie_compe: Option<&'a str>,
-    partie_branch: Option<&'a str>,
-    partie_number: Option<&'a str>,
-    partie_check: Option<&'a str>,
+    counterparty: &'a Counterparty,
 }
 
 impl<'a> From<&'a TxRow> for RowRef<'a> {
@@ -160,12 +149,7 @@ impl<'a> From<&'a TxRow> for RowRef<'a> {
             currency: &r.currency,
             date_time: r.date_time,
             booking: r.booking_date,
-            partie_doc: r.partie_cnpj_cpf.as_deref(),
-            partie_person: r.partie_person_type,
-            partie_compe: r.partie_compe_code.as_deref(),
-            partie_branch: r.partie_branch_code.as_deref(),
-            partie_number: r.partie_number.as_deref(),
-            partie_check: r.partie_check_digit.as_deref(),
+            counterparty: &r.counterparty,
         }
     }
 }
@@ -204,24 +188,7 @@ fn differences(r: &RowRef<'_>, s: &StoredRow, exact_id: bool) -> Vec<&'static st
     if r.booking != s.booking_date {
         d.push("bookingDate");
     }
-    if r.partie_doc != s.partie_cnpj_cpf.as_deref() {
-        d.push("partieCnpjCpf");
-    }
-    if r.partie_person != s.partie_person_type {
-        d.push("partiePersonType");
-    }
-    if r.partie_compe != s.partie_compe_code.as_deref() {
-        d.push("partieCompeCode");
-    }
-    if r.partie_branch != s.partie_branch_code.as_deref() {
-        d.push("partieBranchCode");
-    }
-    if r.partie_number != s.partie_number.as_deref() {
-        d.push("partieNumber");
-    }
-    if r.partie_check != s.partie_check_digit.as_deref() {
-        d.push("partieCheckDigit");
-    }
+    d.extend(r.counterparty.differences(&s.counterparty));
     d
 }
 
@@ -230,6 +197,7 @@ mod tests {
     use super::super::State;
     use super::super::testing::*;
     use super::{RowRef, Tombstone, content, differences, same_entries};
+    use crate::domain::counterparty::Counterparty;
     use crate::domain::vocabulary::{CreditDebit, PaymentStatus, PersonType, TransactionType};
     use crate::import::stored::StoredRow;
     use crate::import::validate::TxRow;
@@ -335,12 +303,14 @@ mod tests {
         other.currency = "USD".to_owned();
         other.date_time = at("2026-11-20T14:30:00.000001Z");
         other.booking_date = day("2026-11-21");
-        other.partie_cnpj_cpf = Some("11111111111".to_owned());
-        other.partie_person_type = Some(PersonType::Natural);
-        other.partie_compe_code = Some("001".to_owned());
-        other.partie_branch_code = Some("0001".to_owned());
-        other.partie_number = Some("12345678".to_owned());
-        other.partie_check_digit = Some("1".to_owned());
+        other.counterparty = Counterparty {
+            document: Some("11111111111".to_owned()),
+            person_type: Some(PersonType::Natural),
+            compe_code: Some("001".to_owned()),
+            branch_code: Some("0001".to_owned()),
+            number: Some("12345678".to_owned()),
+            check_digit: Some("1".to_owned()),
+        };
         let s = StoredRow::from_row(&other);
         assert_eq!(
             differences(&RowRef::from(&sent), &s, false),

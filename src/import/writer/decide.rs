@@ -74,10 +74,12 @@ impl State {
 
     fn customer_line(&mut self, line: u64, brand: u32, c: Customer, st: &mut Staging) {
         if self.brand_usable(line, brand) {
-            let key = (brand, c.document.clone());
+            let key = (brand, c.document.as_str().to_owned());
             last_wins(&mut st.customers, &mut st.customer_slot, key, c);
         } else {
-            self.registry.customer(brand, &c.document, None).broken = true;
+            self.registry
+                .customer(brand, c.document.as_str(), None)
+                .broken = true;
         }
     }
 
@@ -405,7 +407,11 @@ mod tests {
             .collect();
         assert_eq!(fields, [(1, "brandId".to_owned())], "B is skipped silently");
         assert_eq!(staging.brands.len(), 1);
-        let documents: Vec<_> = staging.customers.iter().map(|c| &c.document).collect();
+        let documents: Vec<_> = staging
+            .customers
+            .iter()
+            .map(|c| c.document.as_str())
+            .collect();
         assert_eq!(documents, ["22222222222"]);
         let accounts: Vec<_> = staging
             .accounts

@@ -131,10 +131,10 @@ impl Registry {
                 self.register_broken(line, d);
                 return None;
             }
-            Item::Brand(b) => (self.brand(&b.brand_id, Some(line)), NONE),
+            Item::Brand(b) => (self.brand(b.brand_id.as_str(), Some(line)), NONE),
             Item::Customer(c) => {
-                let b = self.brand(&c.brand_id, None);
-                self.customer(b, &c.document, Some(line));
+                let b = self.brand(c.brand_id.as_str(), None);
+                self.customer(b, c.document.as_str(), Some(line));
                 (b, NONE)
             }
             Item::Account(a) => {

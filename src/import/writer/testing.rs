@@ -5,6 +5,8 @@
 use super::State;
 use super::batch::{Staged, Staging};
 use super::resolve::FoundAccount;
+use crate::domain::account_number::AccountNumber;
+use crate::domain::counterparty::Counterparty;
 use crate::domain::vocabulary::{
     AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
 };
@@ -46,16 +48,16 @@ pub(super) fn acct(key: &str) -> AccountRef {
 
 pub(super) fn brand(id: &str) -> Item {
     Item::Brand(Brand {
-        brand_id: id.to_owned(),
+        brand_id: id.parse().expect("a brand id"),
         brand_name: "Banco".to_owned(),
-        company_cnpj: "21128159000166".to_owned(),
+        company_cnpj: "21128159000166".parse().expect("a CNPJ"),
     })
 }
 
 pub(super) fn customer(document: &str) -> Item {
     Item::Customer(Customer {
-        brand_id: BRAND.to_owned(),
-        document: document.to_owned(),
+        brand_id: BRAND.parse().expect("a brand id"),
+        document: document.parse().expect("a document"),
         name: "Maria".to_owned(),
     })
 }
@@ -66,10 +68,12 @@ pub(super) fn account(key: &str, holders: &[&str]) -> Item {
         legacy_json: "[]".to_owned(),
         account_type: AccountType::CheckingAccount,
         subtype: AccountSubtype::Individual,
-        compe_code: "001".to_owned(),
-        branch_code: Some("0001".to_owned()),
-        number: "12345678".to_owned(),
-        check_digit: "9".to_owned(),
+        number: AccountNumber {
+            compe_code: "001".to_owned(),
+            branch_code: Some("0001".to_owned()),
+            number: "12345678".to_owned(),
+            check_digit: "9".to_owned(),
+        },
         currency: "BRL".to_owned(),
         holders: holders.iter().map(|h| (*h).to_owned()).collect(),
         display_name: None,
@@ -101,12 +105,7 @@ pub(super) fn entry(id: &str) -> TxRow {
         currency: "BRL".to_owned(),
         date_time: at("2026-11-20T14:30:00Z"),
         booking_date: day(BOOKED),
-        partie_cnpj_cpf: None,
-        partie_person_type: None,
-        partie_compe_code: None,
-        partie_branch_code: None,
-        partie_number: None,
-        partie_check_digit: None,
+        counterparty: Counterparty::default(),
     }
 }
 

@@ -83,16 +83,19 @@ impl Writer {
         let subtypes: Vec<AccountSubtype> = accounts.iter().map(|(_, a)| a.subtype).collect();
         let compe: Vec<&str> = accounts
             .iter()
-            .map(|(_, a)| a.compe_code.as_str())
+            .map(|(_, a)| a.number.compe_code.as_str())
             .collect();
         let branch: Vec<Option<&str>> = accounts
             .iter()
-            .map(|(_, a)| a.branch_code.as_deref())
+            .map(|(_, a)| a.number.branch_code.as_deref())
             .collect();
-        let number: Vec<&str> = accounts.iter().map(|(_, a)| a.number.as_str()).collect();
+        let number: Vec<&str> = accounts
+            .iter()
+            .map(|(_, a)| a.number.number.as_str())
+            .collect();
         let check: Vec<&str> = accounts
             .iter()
-            .map(|(_, a)| a.check_digit.as_str())
+            .map(|(_, a)| a.number.check_digit.as_str())
             .collect();
         let currency: Vec<&str> = accounts.iter().map(|(_, a)| a.currency.as_str()).collect();
         let display: Vec<Option<&str>> = accounts
