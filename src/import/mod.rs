@@ -516,15 +516,8 @@ where
         };
         accept(line, result, &mut summary, &mut errors, &mut chunk);
         if chunk.len() >= CHUNK {
-            let empty = match recycled.try_recv() {
-                Ok(mut used) => {
-                    used.clear(); // drops, on this thread, what the writer gave back
-                    used
-                }
-                Err(_) => Vec::with_capacity(CHUNK),
-            };
             if sender
-                .send(std::mem::replace(&mut chunk, empty))
+                .send(std::mem::replace(&mut chunk, empty_chunk(&recycled)))
                 .await
                 .is_err()
             {
@@ -554,6 +547,18 @@ where
     summary.absorb(&outcome.stats);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// A chunk to fill: one the writer gave back, emptied here (so what it
+/// held is dropped on this thread, not the writer's), or a new one.
+fn empty_chunk(recycled: &std::sync::mpsc::Receiver<Vec<(u64, Item)>>) -> Vec<(u64, Item)> {
+    match recycled.try_recv() {
+        Ok(mut used) => {
+            used.clear();
+            used
+        }
+        Err(_) => Vec::with_capacity(CHUNK),
+    }
 }
 
 /// Counts a validated line, queueing what it does (or, for a bad

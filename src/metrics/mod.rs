@@ -229,88 +229,15 @@ impl Metrics {
             .collect();
         operations.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = String::new();
-
-        header(
-            &mut out,
-            "contas_http_requests_total",
-            "counter",
-            "Requests answered, by operation (the matched route; unmatched for unknown paths) and HTTP status.",
-        );
-        for operation in &operations {
-            for (index, count) in operation.by_status.iter().enumerate() {
-                let count = count.load(Relaxed);
-                if count > 0 {
-                    let status = usize::from(FIRST_STATUS) + index;
-                    let _ = writeln!(
-                        out,
-                        "contas_http_requests_total{{operation=\"{}\",status=\"{status}\"}} {count}",
-                        escape(&operation.name)
-                    );
-                }
-            }
-        }
-
-        header(
-            &mut out,
-            "contas_http_request_duration_seconds",
-            "histogram",
-            "Time from a request's arrival to its response, by operation.",
-        );
-        for operation in &operations {
-            let counts: Vec<u64> = operation.buckets.iter().map(|b| b.load(Relaxed)).collect();
-            let total: u64 = counts.iter().sum();
-            if total == 0 {
-                continue;
-            }
-            let name = escape(&operation.name);
-            let mut cumulative = 0;
-            for (bound, count) in LATENCY_BUCKETS_MICROS.iter().zip(&counts) {
-                cumulative += count;
-                let seconds = *bound as f64 / 1e6;
-                let _ = writeln!(
-                    out,
-                    "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"{seconds}\"}} {cumulative}"
-                );
-            }
-            let sum = operation.sum_nanos.load(Relaxed) as f64 / 1e9;
-            let _ = writeln!(
-                out,
-                "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"+Inf\"}} {total}\n\
-                 contas_http_request_duration_seconds_sum{{operation=\"{name}\"}} {sum}\n\
-                 contas_http_request_duration_seconds_count{{operation=\"{name}\"}} {total}"
-            );
-        }
-
+        render_requests(&mut out, &operations);
+        render_latencies(&mut out, &operations);
         gauge(
             &mut out,
             "contas_http_requests_in_flight",
             "Requests received and not yet answered.",
             self.in_flight.load(Relaxed),
         );
-        header(
-            &mut out,
-            "contas_db_pool_connections",
-            "gauge",
-            "Open connections of the store's pool: in_use (lent to a query) or idle.",
-        );
-        let idle = pool.idle.min(pool.open);
-        let _ = writeln!(
-            out,
-            "contas_db_pool_connections{{state=\"in_use\"}} {}\ncontas_db_pool_connections{{state=\"idle\"}} {idle}",
-            pool.open - idle
-        );
-        gauge(
-            &mut out,
-            "contas_db_pool_max_connections",
-            "Most connections the store's pool opens.",
-            pool.max_size,
-        );
-        gauge(
-            &mut out,
-            "contas_db_pool_waiting",
-            "Queries waiting now for a pool connection (a wait ends with a connection or the acquire timeout).",
-            pool.waiting,
-        );
+        render_pool(&mut out, pool);
         self.edge.render(&mut out);
         {
             let mut known = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
@@ -324,6 +251,91 @@ impl Metrics {
         process::render(&mut out);
         out
     }
+}
+
+/// Answered requests by operation and status (statuses never seen left out).
+fn render_requests(out: &mut String, operations: &[&OperationMetrics]) {
+    header(
+        out,
+        "contas_http_requests_total",
+        "counter",
+        "Requests answered, by operation (the matched route; unmatched for unknown paths) and HTTP status.",
+    );
+    for operation in operations {
+        for (index, count) in operation.by_status.iter().enumerate() {
+            let count = count.load(Relaxed);
+            if count > 0 {
+                let status = usize::from(FIRST_STATUS) + index;
+                let _ = writeln!(
+                    out,
+                    "contas_http_requests_total{{operation=\"{}\",status=\"{status}\"}} {count}",
+                    escape(&operation.name)
+                );
+            }
+        }
+    }
+}
+
+/// The latency histogram of each operation that has answered a request.
+fn render_latencies(out: &mut String, operations: &[&OperationMetrics]) {
+    header(
+        out,
+        "contas_http_request_duration_seconds",
+        "histogram",
+        "Time from a request's arrival to its response, by operation.",
+    );
+    for operation in operations {
+        let counts: Vec<u64> = operation.buckets.iter().map(|b| b.load(Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            continue;
+        }
+        let name = escape(&operation.name);
+        let mut cumulative = 0;
+        for (bound, count) in LATENCY_BUCKETS_MICROS.iter().zip(&counts) {
+            cumulative += count;
+            let seconds = *bound as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"{seconds}\"}} {cumulative}"
+            );
+        }
+        let sum = operation.sum_nanos.load(Relaxed) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "contas_http_request_duration_seconds_bucket{{operation=\"{name}\",le=\"+Inf\"}} {total}\n\
+             contas_http_request_duration_seconds_sum{{operation=\"{name}\"}} {sum}\n\
+             contas_http_request_duration_seconds_count{{operation=\"{name}\"}} {total}"
+        );
+    }
+}
+
+/// The store's connection pool as read at the scrape.
+fn render_pool(out: &mut String, pool: &PoolStatus) {
+    header(
+        out,
+        "contas_db_pool_connections",
+        "gauge",
+        "Open connections of the store's pool: in_use (lent to a query) or idle.",
+    );
+    let idle = pool.idle.min(pool.open);
+    let _ = writeln!(
+        out,
+        "contas_db_pool_connections{{state=\"in_use\"}} {}\ncontas_db_pool_connections{{state=\"idle\"}} {idle}",
+        pool.open - idle
+    );
+    gauge(
+        out,
+        "contas_db_pool_max_connections",
+        "Most connections the store's pool opens.",
+        pool.max_size,
+    );
+    gauge(
+        out,
+        "contas_db_pool_waiting",
+        "Queries waiting now for a pool connection (a wait ends with a connection or the acquire timeout).",
+        pool.waiting,
+    );
 }
 
 /// Data freshness: timestamps, as Prometheus prefers (an age is
