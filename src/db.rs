@@ -22,11 +22,15 @@ pub async fn connect(
         .await
 }
 
-/// Applies pending migrations, then makes sure the months entries may be
-/// booked in from today on have their partitions (a store migrated long
-/// ago, or not served since, gets them here).
+/// Applies pending migrations, distributes the schema on a Citus database
+/// (once), then makes sure the months entries may be booked in from today
+/// on have their partitions (a store migrated long ago, or not served
+/// since, gets them here).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await?;
+    crate::store::distribution::ensure(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
     let mut connection = pool.acquire().await?;
     let today = crate::domain::time::brasilia_date(chrono::Utc::now());
     crate::store::months::ensure_ahead(&mut connection, today)
@@ -77,7 +81,17 @@ impl managed::Manager for Connector {
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<PgConnection, sqlx::Error> {
-        PgConnection::connect_with(&self.options).await
+        let mut connection = PgConnection::connect_with(&self.options).await?;
+        // Citus prunes a generic plan to one shard only for statements on
+        // one table (its fast path), and refuses a generic plan of any other
+        // (the statement page, a self-join): there each call is planned
+        // with its values, which Citus prunes to one shard.
+        if crate::store::distribution::is_citus(&mut connection).await? {
+            sqlx::query("SET plan_cache_mode = force_custom_plan")
+                .execute(&mut connection)
+                .await?;
+        }
+        Ok(connection)
     }
 
     async fn recycle(
@@ -202,7 +216,8 @@ impl ServingPool {
     /// Its statements run on generic plans from the first call: each is
     /// written for one plan (tests/it/query_plans.rs checks their shapes), and
     /// planning a short query costs more than running it. Left to choose,
-    /// PostgreSQL re-planned the `/accounts` list at every call.
+    /// PostgreSQL re-planned the `/accounts` list at every call. (Not on
+    /// Citus: see [`Connector`]'s `create`.)
     pub fn open(&self, options: PgConnectOptions) -> QueryPool {
         let statement_timeout = format!("{}ms", self.statement_timeout.as_millis());
         QueryPool::new(

@@ -34,6 +34,12 @@ impl EmbeddedPostgres {
     /// attaches to it when it already runs. Safe to call from several
     /// processes at once.
     pub fn ensure_running(dir: &Path) -> Result<Self> {
+        Self::ensure_running_with(dir, &[])
+    }
+
+    /// [`ensure_running`](Self::ensure_running) with server `settings`
+    /// (name, value) given at start; a cluster already running keeps its own.
+    pub fn ensure_running_with(dir: &Path, settings: &[(&str, &str)]) -> Result<Self> {
         let bin = find_binaries()?;
         let as_root = is_root();
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -57,10 +63,13 @@ impl EmbeddedPostgres {
             .context("initdb failed")?;
         }
         if !is_running(&bin, &pgdata)? {
-            let options = format!(
+            let mut options = format!(
                 "-c listen_addresses='' -c unix_socket_directories='{}' -p {PORT}",
                 dir.display()
             );
+            for (name, value) in settings {
+                options += &format!(" -c {name}='{value}'");
+            }
             run(server_command(&bin.join("pg_ctl"), as_root)
                 .arg("start")
                 .arg("--pgdata")
@@ -170,6 +179,17 @@ impl EmbeddedPostgres {
             .arg("--pgdata")
             .arg(self.dir.join("pgdata"))
             .args(["--mode", "fast", "--wait"]))
+    }
+
+    /// The directory of the cluster's socket: its host name for libpq
+    /// (and for Citus, which names nodes by host and port).
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The port in the socket's name.
+    pub fn port(&self) -> u16 {
+        PORT
     }
 
     /// Connection options for `database` on this cluster.

@@ -114,9 +114,9 @@ pub async fn list(
     let data = page
         .slice(accounts)
         .into_iter()
-        .map(|row| AccountData {
-            brand_name: row.brand_name,
-            company_cnpj: row.company_cnpj,
+        .map(|(row, brand)| AccountData {
+            brand_name: brand.brand_name.clone(),
+            company_cnpj: brand.company_cnpj.clone(),
             account_type: row.account_type,
             number: row.number,
             account_id: row.legacy_id.0,

@@ -12,7 +12,7 @@
 use super::stored::{STORED_COLUMNS, StoredRow};
 use crate::domain::month::Month;
 use crate::store::bloom::{Bloom, IdHash};
-use crate::store::{id_filters, months};
+use crate::store::{distribution, id_filters, months};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 // Dynamic SQL here (`AssertSqlSafe`) is fixed text, `STORED_COLUMNS` and a
@@ -30,6 +30,8 @@ pub(super) struct CompletedIds {
     filters: HashMap<Month, Bloom>,
     /// Ids added to each filter by this import.
     added: HashMap<Month, u64>,
+    /// The store is on Citus (see [`Self::find`]).
+    on_citus: bool,
 }
 
 impl CompletedIds {
@@ -39,7 +41,9 @@ impl CompletedIds {
             .await
             .context("finding the months with completed transactions")?;
         let filters = id_filters::load(connection).await?;
+        let on_citus = distribution::is_citus(connection).await?;
         Ok(Self {
+            on_citus,
             months: holding.into_iter().collect(),
             filters: filters
                 .into_iter()
@@ -92,7 +96,11 @@ impl CompletedIds {
             let accounts: Vec<i64> = indexes.iter().map(|&i| probes[i].0).collect();
             let keys: Vec<&str> = indexes.iter().map(|&i| probes[i].1).collect();
             // `LIMIT 1`: one probe of the month's index per id, whatever the
-            // planner believes of a table this very transaction filled.
+            // planner believes of a table this very transaction filled (it
+            // keeps the subquery from being flattened into a join). Citus
+            // cannot send a lateral subquery with a limit to the shards; there
+            // each shard's planner makes its own choice.
+            let limit = if self.on_citus { "" } else { "LIMIT 1" };
             let rows: Vec<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT u.i AS tag, t.* \
                  FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
@@ -100,7 +108,7 @@ impl CompletedIds {
                      SELECT {STORED_COLUMNS} FROM {} t \
                       WHERE t.account_id = u.a AND t.legacy_key = u.k \
                         AND t.completed_authorised_payment_type = 'TRANSACAO_EFETIVADA' \
-                      LIMIT 1) t",
+                      {limit}) t",
                 month.partition()
             )))
             .bind(&accounts)

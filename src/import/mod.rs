@@ -22,6 +22,7 @@ pub use record::{
     TransactionRemovalRecord,
 };
 
+use crate::store::distribution;
 use crate::store::lock::{self as store_lock, LockWait, Scope};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -483,6 +484,9 @@ where
     // Before anything is read: the store this import sees is the one every
     // earlier writer left.
     store_lock::acquire(&mut tx, Scope::Transaction, options.lock).await?;
+    distribution::prepare_writer(&mut tx)
+        .await
+        .context("readying the import's transaction")?;
     let deferred = first_load::defer_checks(&mut tx).await?;
     let applied = Arc::new(AtomicU64::new(0));
     let cancelled = Arc::new(AtomicBool::new(false));

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use sqlx::types::Json;
+use std::sync::Arc;
 
 /// A page of an account's statement, newest first: booking date, then
 /// transaction time, then id. That is the primary key of `transactions`
@@ -53,42 +54,61 @@ pub const STATEMENT_PAGE: &str = "
 /// all of them in a stable order: the list is no longer than the consent the
 /// request carries, so one query gives both the total and any page of it.
 ///
-/// Each key is looked up on its own (the key index, then that account's
-/// holder row): work in proportion to the consent, whatever the owner holds.
-/// `OFFSET 0` keeps the lookup per key: without it the planner starts from
-/// the owner's holdings and compares each with every key (a company with
-/// 5,000 accounts consenting all of them: 2 s instead of 20 ms). The
-/// statement also keeps one generic plan, where `= ANY($3)` under
-/// `LIMIT`/`OFFSET` had PostgreSQL plan every call (five times the
-/// execution). Parameters: brand, owner, consented keys, type (or NULL).
+/// The owner's holder rows carry what the list shows: each key is one probe
+/// of their key index (work in proportion to the consent, whatever the owner
+/// holds), and on Citus every row is on the owner's shard. The brand's name
+/// and CNPJ are read on their own ([`BRAND`]): Citus plans no generic plan
+/// for a join of a distributed table with a reference table. Parameters:
+/// brand, owner, consented keys, type (or NULL).
 pub const CONSENTED_ACCOUNTS: &str = "
-    SELECT a.legacy_id, a.type, a.compe_code, a.branch_code, a.number, a.check_digit,
-           b.brand_name, b.company_cnpj
-      FROM unnest($3::text[]) AS k(legacy_key)
-     CROSS JOIN LATERAL (
-           SELECT a.* FROM accounts a
-             JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2
-            WHERE a.brand_id = $1 AND a.legacy_key = k.legacy_key
-           OFFSET 0) a
-      JOIN brands b ON b.brand_id = a.brand_id
-     WHERE a.status = 'AVAILABLE' AND ($4::text IS NULL OR a.type = $4)
-     ORDER BY a.id";
+    SELECT legacy_id, type, compe_code, branch_code, number, check_digit
+      FROM account_holders
+     WHERE brand_id = $1 AND document = $2 AND legacy_key = ANY($3)
+       AND status = 'AVAILABLE' AND ($4::text IS NULL OR type = $4)
+     ORDER BY account_id";
 
-/// A read of the owner's account with a given key in the brand, and of
-/// what `$join` adds to it: what every per-account operation starts with.
+/// A brand's name and CNPJ. Parameter: brand.
+pub const BRAND: &str = "SELECT brand_name, company_cnpj FROM brands WHERE brand_id = $1";
+
+/// The owner's account with a given key in the brand, from the owner's
+/// holder row: what every per-account operation starts with (on Citus, the
+/// owner's shard; the account's own records are then read on the account's).
 /// Parameters: brand, owner, key.
-macro_rules! owned_account_query {
-    ($columns:literal, $join:literal) => {
-        concat!(
-            "SELECT ",
-            $columns,
-            " FROM accounts a
-               JOIN account_holders h ON h.account_id = a.id AND h.brand_id = $1 AND h.document = $2 ",
-            $join,
-            " WHERE a.brand_id = $1 AND a.legacy_key = $3"
-        )
-    };
-}
+pub const OWNED_ACCOUNT: &str = "
+    SELECT account_id AS id, status, type, subtype, compe_code, branch_code, number,
+           check_digit, currency
+      FROM account_holders
+     WHERE brand_id = $1 AND document = $2 AND legacy_key = $3";
+
+/// The owner's available accounts in the brand, with what the consent
+/// screen shows of each (`/account-discovery`), from the owner's holder
+/// rows alone. Parameters: brand, owner.
+pub const DISCOVERABLE_ACCOUNTS: &str = "
+    SELECT legacy_id, type, branch_code, number, check_digit, display_name, holders
+      FROM account_holders
+     WHERE brand_id = $1 AND document = $2 AND status = 'AVAILABLE'
+     ORDER BY account_id";
+
+/// A customer's name. Parameters: brand, document.
+pub const CUSTOMER_NAME: &str = "SELECT name FROM customers WHERE brand_id = $1 AND document = $2";
+
+/// An account's balances. Parameter: account id.
+pub const ACCOUNT_BALANCES: &str = "
+    SELECT available_amount, blocked_amount, automatically_invested_amount, currency,
+           update_date_time
+      FROM balances WHERE account_id = $1";
+
+/// An account's overdraft limits. Parameter: account id.
+pub const ACCOUNT_LIMITS: &str = "
+    SELECT overdraft_contracted_limit, overdraft_used_limit, unarranged_overdraft_amount, currency
+      FROM overdraft_limits WHERE account_id = $1";
+
+/// Whether `document` holds an account in the brand that is not
+/// permanently unavailable (`/check-account-holder`). Parameters: brand,
+/// document.
+pub const HOLDS_AN_ACCOUNT: &str = "
+    SELECT EXISTS (SELECT 1 FROM account_holders
+                    WHERE brand_id = $1 AND document = $2 AND status <> 'UNAVAILABLE')";
 
 /// When a brand's feed last arrived, and the newest balance time it stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -125,6 +145,11 @@ pub struct ListedAccount {
     pub account_type: AccountType,
     #[sqlx(flatten)]
     pub number: AccountNumber,
+}
+
+/// A brand as `/accounts` names it.
+#[derive(sqlx::FromRow)]
+pub struct BrandName {
     pub brand_name: String,
     pub company_cnpj: String,
 }
@@ -150,24 +175,6 @@ pub struct Owned<T> {
 }
 
 #[derive(sqlx::FromRow)]
-struct OwnedBalancesRow {
-    status: AccountStatus,
-    available_amount: Option<Decimal>,
-    blocked_amount: Option<Decimal>,
-    automatically_invested_amount: Option<Decimal>,
-    currency: Option<String>,
-    update_date_time: Option<DateTime<Utc>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct OwnedLimitsRow {
-    status: AccountStatus,
-    overdraft_contracted_limit: Option<Decimal>,
-    overdraft_used_limit: Option<Decimal>,
-    unarranged_overdraft_amount: Option<Decimal>,
-    currency: Option<String>,
-}
-
 pub struct Balances {
     pub available_amount: Decimal,
     pub blocked_amount: Decimal,
@@ -176,6 +183,7 @@ pub struct Balances {
     pub update_date_time: DateTime<Utc>,
 }
 
+#[derive(sqlx::FromRow)]
 pub struct OverdraftLimits {
     pub overdraft_contracted_limit: Option<Decimal>,
     pub overdraft_used_limit: Option<Decimal>,
@@ -239,21 +247,11 @@ impl Repository {
         owner: &Document,
     ) -> sqlx::Result<Vec<DiscoverableAccount>> {
         self.run(async |c| {
-            sqlx::query_as(
-                "SELECT a.legacy_id, a.type, a.branch_code, a.number, a.check_digit, a.display_name,
-                    (SELECT json_agg(json_build_array(c.document, c.name) ORDER BY c.document)
-                       FROM account_holders ah
-                       JOIN customers c ON c.brand_id = ah.brand_id AND c.document = ah.document
-                      WHERE ah.account_id = a.id AND ah.brand_id = a.brand_id) AS holders
-               FROM account_holders h
-               JOIN accounts a ON a.id = h.account_id AND a.brand_id = h.brand_id
-              WHERE h.brand_id = $1 AND h.document = $2 AND a.status = 'AVAILABLE'
-              ORDER BY a.id",
-            )
-            .bind(brand_id)
-            .bind(owner)
-            .fetch_all(c)
-            .await
+            sqlx::query_as(DISCOVERABLE_ACCOUNTS)
+                .bind(brand_id)
+                .bind(owner)
+                .fetch_all(c)
+                .await
         })
         .await
     }
@@ -264,7 +262,7 @@ impl Repository {
         cpf: &Cpf,
     ) -> sqlx::Result<Option<String>> {
         self.run(async |c| {
-            sqlx::query_scalar("SELECT name FROM customers WHERE brand_id = $1 AND document = $2")
+            sqlx::query_scalar(CUSTOMER_NAME)
                 .bind(brand_id)
                 .bind(cpf)
                 .fetch_optional(c)
@@ -273,45 +271,32 @@ impl Repository {
         .await
     }
 
-    /// See [`CONSENTED_ACCOUNTS`].
+    /// See [`CONSENTED_ACCOUNTS`]; each with its brand's name and CNPJ.
     pub async fn consented_accounts(
         &self,
         brand_id: &BrandId,
         owner: &Document,
         keys: &[String],
         account_type: Option<AccountType>,
-    ) -> sqlx::Result<Vec<ListedAccount>> {
+    ) -> sqlx::Result<Vec<(ListedAccount, Arc<BrandName>)>> {
         self.run(async |c| {
-            sqlx::query_as(CONSENTED_ACCOUNTS)
+            let accounts: Vec<ListedAccount> = sqlx::query_as(CONSENTED_ACCOUNTS)
                 .bind(brand_id)
                 .bind(owner)
                 .bind(keys)
                 .bind(account_type)
-                .fetch_all(c)
-                .await
-        })
-        .await
-    }
-
-    /// One row about the owner's account with this key (see
-    /// [`owned_account_query`]), in one round trip.
-    async fn owned<R>(
-        &self,
-        query: &'static str,
-        brand_id: &BrandId,
-        owner: &Document,
-        key: &str,
-    ) -> sqlx::Result<Option<R>>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-    {
-        self.run(async |c| {
-            sqlx::query_as(query)
-                .bind(brand_id)
-                .bind(owner)
-                .bind(key)
-                .fetch_optional(c)
-                .await
+                .fetch_all(&mut *c)
+                .await?;
+            if accounts.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Holder rows name a stored brand (a key), so there is one.
+            let brand: Arc<BrandName> =
+                Arc::new(sqlx::query_as(BRAND).bind(brand_id).fetch_one(c).await?);
+            Ok(accounts
+                .into_iter()
+                .map(|account| (account, Arc::clone(&brand)))
+                .collect())
         })
         .await
     }
@@ -323,12 +308,8 @@ impl Repository {
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<OwnedAccount>> {
-        const QUERY: &str = owned_account_query!(
-            "a.id, a.status, a.type, a.subtype, a.compe_code, a.branch_code, a.number,
-             a.check_digit, a.currency",
-            ""
-        );
-        self.owned(QUERY, brand_id, owner, key).await
+        self.run(async |c| owned_account(c, brand_id, owner, key).await)
+            .await
     }
 
     /// The owner's account with this key, with its balances if loaded (this
@@ -339,36 +320,8 @@ impl Repository {
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<Balances>>> {
-        const QUERY: &str = owned_account_query!(
-            "a.status, b.available_amount, b.blocked_amount, b.automatically_invested_amount,
-             b.currency, b.update_date_time",
-            "LEFT JOIN balances b ON b.account_id = a.id"
-        );
-        let row: Option<OwnedBalancesRow> = self.owned(QUERY, brand_id, owner, key).await?;
-        Ok(row.map(|row| {
-            let record = match (
-                row.available_amount,
-                row.blocked_amount,
-                row.automatically_invested_amount,
-                row.currency,
-                row.update_date_time,
-            ) {
-                (Some(available), Some(blocked), Some(invested), Some(currency), Some(updated)) => {
-                    Some(Balances {
-                        available_amount: available,
-                        blocked_amount: blocked,
-                        automatically_invested_amount: invested,
-                        currency,
-                        update_date_time: updated,
-                    })
-                }
-                _ => None,
-            };
-            Owned {
-                status: row.status,
-                record,
-            }
-        }))
+        self.run(async |c| owned_record(c, brand_id, owner, key, ACCOUNT_BALANCES).await)
+            .await
     }
 
     /// The owner's account with this key, with its limits if any.
@@ -378,22 +331,8 @@ impl Repository {
         owner: &Document,
         key: &str,
     ) -> sqlx::Result<Option<Owned<OverdraftLimits>>> {
-        const QUERY: &str = owned_account_query!(
-            "a.status, l.overdraft_contracted_limit, l.overdraft_used_limit,
-             l.unarranged_overdraft_amount, l.currency",
-            "LEFT JOIN overdraft_limits l ON l.account_id = a.id"
-        );
-        let row: Option<OwnedLimitsRow> = self.owned(QUERY, brand_id, owner, key).await?;
-        Ok(row.map(|row| Owned {
-            status: row.status,
-            // Limits always carry a currency: without one there is no record.
-            record: row.currency.map(|currency| OverdraftLimits {
-                overdraft_contracted_limit: row.overdraft_contracted_limit,
-                overdraft_used_limit: row.overdraft_used_limit,
-                unarranged_overdraft_amount: row.unarranged_overdraft_amount,
-                currency,
-            }),
-        }))
+        self.run(async |c| owned_record(c, brand_id, owner, key, ACCOUNT_LIMITS).await)
+            .await
     }
 
     /// A page of the statement (see [`STATEMENT_PAGE`]).
@@ -421,16 +360,11 @@ impl Repository {
         document: &Document,
     ) -> sqlx::Result<bool> {
         self.run(async |c| {
-            sqlx::query_scalar(
-                "SELECT EXISTS (
-                SELECT FROM account_holders h
-                  JOIN accounts a ON a.id = h.account_id AND a.brand_id = h.brand_id
-                 WHERE h.brand_id = $1 AND h.document = $2 AND a.status <> 'UNAVAILABLE')",
-            )
-            .bind(brand_id)
-            .bind(document)
-            .fetch_one(c)
-            .await
+            sqlx::query_scalar(HOLDS_AN_ACCOUNT)
+                .bind(brand_id)
+                .bind(document)
+                .fetch_one(c)
+                .await
         })
         .await
     }
@@ -467,4 +401,44 @@ impl Repository {
             applied => applied,
         }
     }
+}
+
+/// See [`OWNED_ACCOUNT`].
+async fn owned_account(
+    c: &mut PgConnection,
+    brand_id: &BrandId,
+    owner: &Document,
+    key: &str,
+) -> sqlx::Result<Option<OwnedAccount>> {
+    sqlx::query_as(OWNED_ACCOUNT)
+        .bind(brand_id)
+        .bind(owner)
+        .bind(key)
+        .fetch_optional(c)
+        .await
+}
+
+/// The owner's account with this key (its status), and its record that
+/// `query` reads by account id: two statements, each on one shard on Citus.
+async fn owned_record<R>(
+    c: &mut PgConnection,
+    brand_id: &BrandId,
+    owner: &Document,
+    key: &str,
+    query: &'static str,
+) -> sqlx::Result<Option<Owned<R>>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let Some(account) = owned_account(c, brand_id, owner, key).await? else {
+        return Ok(None);
+    };
+    let record = sqlx::query_as(query)
+        .bind(account.id)
+        .fetch_optional(c)
+        .await?;
+    Ok(Some(Owned {
+        status: account.status,
+        record,
+    }))
 }

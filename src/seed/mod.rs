@@ -228,9 +228,11 @@ impl fmt::Display for SeedSummary {
 
 /// Whether the store has no brand yet.
 pub async fn is_empty(pool: &PgPool) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT FROM brands)")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM brands)")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// The records of `config`: the bank's history, or its daily delta.

@@ -30,8 +30,13 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (default), applying pending migrations first.
     Serve(Box<ServeArgs>),
-    /// Apply pending database migrations.
-    Migrate,
+    /// Apply pending database migrations (on Citus, distributing the schema).
+    Migrate {
+        /// Add the `citus` extension first, so the schema is laid out on the
+        /// cluster's nodes (the server must preload Citus).
+        #[arg(long)]
+        distributed: bool,
+    },
     /// Load NDJSON account data (docs/import-format.md) from FILE, or `-` for stdin.
     Import {
         file: PathBuf,

@@ -3,16 +3,25 @@
 
 use super::cli::LockArgs;
 use super::connect::{Store, connect};
-use crate::store::retention;
+use crate::store::{distribution, retention};
 use crate::{db, import, seed};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::Path;
 
-pub(super) async fn migrate(store: Store) -> Result<()> {
+pub(super) async fn migrate(store: Store, distributed: bool) -> Result<()> {
     let pool = connect(store.options().await?).await?;
+    if distributed {
+        distribution::create_extension(&mut *pool.acquire().await?)
+            .await
+            .context("adding the citus extension (does the server preload Citus?)")?;
+    }
     db::migrate(&pool).await.context("applying migrations")?;
-    eprintln!("migrations applied");
+    if distribution::is_citus(&mut *pool.acquire().await?).await? {
+        eprintln!("migrations applied; the schema is distributed (Citus)");
+    } else {
+        eprintln!("migrations applied");
+    }
     Ok(())
 }
 

@@ -58,7 +58,7 @@ async fn run_command(cli: Cli) -> Result<ExitCode> {
         .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::parse_defaults())));
     match command {
         Command::Serve(args) => serve::serve(store, *args).await?,
-        Command::Migrate => commands::migrate(store).await?,
+        Command::Migrate { distributed } => commands::migrate(store, distributed).await?,
         Command::Import { file, quiet, lock } => {
             commands::import(store, &file, quiet, &lock).await?
         }

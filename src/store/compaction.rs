@@ -153,7 +153,7 @@ async fn warm(connection: &mut PgConnection, partition: &str) -> Result<u64> {
         .await?;
     let plan: serde_json::Value = sqlx::query_scalar(AssertSqlSafe(format!(
         "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) \
-         SELECT count(*) FROM (SELECT FROM {partition} \
+         SELECT count(*) FROM (SELECT 1 FROM {partition} \
           ORDER BY account_id, booking_date, transaction_date_time, id) keys"
     )))
     .fetch_one(&mut *tx)

@@ -2,10 +2,12 @@
 //! entries in monthly partitions ([`months`]), what retention forgets
 //! ([`retention`]) or rewrites ([`compaction`]), and the filters that spare
 //! imports a look into every month for every new id ([`id_filters`]),
-//! and when each brand's feed last arrived ([`feeds`]).
+//! when each brand's feed last arrived ([`feeds`]), and the schema laid
+//! out on a Citus cluster ([`distribution`]).
 
 pub mod bloom;
 pub mod compaction;
+pub mod distribution;
 pub mod feeds;
 pub mod id_filters;
 pub mod lock;

@@ -36,7 +36,7 @@ pub async fn holding_completed(
     let mut holding = Vec::new();
     for month in months {
         let any: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT EXISTS (SELECT FROM {} WHERE completed_authorised_payment_type = 'TRANSACAO_EFETIVADA')",
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE completed_authorised_payment_type = 'TRANSACAO_EFETIVADA')",
             month.partition()
         )))
         .fetch_one(&mut *connection)

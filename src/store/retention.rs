@@ -224,7 +224,7 @@ async fn apply(
         "INSERT INTO retention_horizon (oldest_booking_date) VALUES ($1) \
          ON CONFLICT (only_row) DO UPDATE \
          SET oldest_booking_date = greatest(retention_horizon.oldest_booking_date, EXCLUDED.oldest_booking_date), \
-             set_at = now()",
+             set_at = EXCLUDED.set_at",
     )
     .bind(oldest_kept.first_day())
     .execute(&mut *connection)
@@ -382,7 +382,7 @@ async fn months_to_compact(
             continue;
         }
         let any: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT EXISTS (SELECT FROM {})",
+            "SELECT EXISTS (SELECT 1 FROM {})",
             month.partition()
         )))
         .fetch_one(&mut *connection)

@@ -1,7 +1,9 @@
 //! Each test gets its own freshly migrated database. With `DATABASE_URL`
-//! set, databases are created on that server; otherwise on a private cluster
-//! the suite starts from the machine's PostgreSQL binaries.
+//! set, databases are created on that server; with `CONTAS_TEST_CITUS`, on
+//! a private Citus cluster ([`super::citus`]); otherwise on a private
+//! cluster the suite starts from the machine's PostgreSQL binaries.
 
+use super::citus::{self, CitusCluster};
 use contas::embedded_pg::EmbeddedPostgres;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 // The tests' dynamic SQL (`AssertSqlSafe`) is their own text and names.
@@ -11,14 +13,34 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
 
 static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
+static CITUS: OnceCell<CitusCluster> = OnceCell::const_new();
+
+/// The suite's Citus cluster, when it runs on one.
+async fn citus_cluster() -> Option<&'static CitusCluster> {
+    if !citus::enabled() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join("contas-test-citus");
+    Some(
+        CITUS
+            .get_or_init(|| CitusCluster::ensure_running(&dir))
+            .await,
+    )
+}
 
 /// Options for the server's maintenance database.
 async fn server() -> &'static PgConnectOptions {
     SERVER
         .get_or_init(|| async {
-            let server = match std::env::var("DATABASE_URL") {
-                Ok(url) => PgConnectOptions::from_str(&url)
-                    .expect("DATABASE_URL is not a valid PostgreSQL URL"),
+            let configured = match citus_cluster().await {
+                Some(cluster) => Ok(cluster.coordinator()),
+                None => std::env::var("DATABASE_URL").map_err(drop).map(|url| {
+                    PgConnectOptions::from_str(&url)
+                        .expect("DATABASE_URL is not a valid PostgreSQL URL")
+                }),
+            };
+            let server = match configured {
+                Ok(options) => options,
                 Err(_) => {
                     let dir = std::env::temp_dir().join("contas-test-pg");
                     let cluster =
@@ -104,6 +126,9 @@ pub async fn empty_database() -> PgConnectOptions {
         .await
         .expect("creating a test database");
     admin.close().await.ok();
+    if let Some(cluster) = citus_cluster().await {
+        cluster.join_nodes(&name).await;
+    }
     server.clone().database(&name)
 }
 
@@ -151,9 +176,8 @@ pub async fn dump_content(pool: &PgPool) -> String {
         "SELECT to_jsonb(t) FROM brands t".to_owned(),
         "SELECT to_jsonb(t) FROM customers t".to_owned(),
         "SELECT to_jsonb(t) - 'id' FROM accounts t".to_owned(),
-        format!(
-            "SELECT to_jsonb(t) - 'account_id' || {account} FROM account_holders t JOIN accounts a ON a.id = t.account_id"
-        ),
+        // A holder row names its account by brand and key itself.
+        "SELECT to_jsonb(t) - 'account_id' FROM account_holders t".to_owned(),
         format!(
             "SELECT to_jsonb(t) - 'account_id' || {account} FROM balances t JOIN accounts a ON a.id = t.account_id"
         ),

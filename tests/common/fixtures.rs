@@ -62,11 +62,12 @@ pub fn resource(number: &str) -> Value {
 /// ten days back from today (the oldest ones fall outside 12 months).
 pub const HISTORY_LEN: i64 = 40;
 
-fn line(record: Value) -> String {
+pub fn line(record: Value) -> String {
     format!("{record}\n")
 }
 
-fn account(
+/// An account record of the fixture bank's shape, as an import line.
+pub fn account(
     number: &str,
     kind: &str,
     subtype: &str,

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod app;
+pub mod citus;
 pub mod cluster;
 pub mod contract;
 pub mod db;

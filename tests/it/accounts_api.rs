@@ -69,6 +69,74 @@ async fn discovery_lists_the_owners_available_accounts_in_the_brand() {
     );
 }
 
+/// Holder rows show their accounts (discovery and the holder check read
+/// nothing else): a later import that renames a holder, closes an account
+/// or changes who holds one is what they show next.
+#[tokio::test]
+async fn discovery_shows_what_the_latest_import_says() {
+    let app = bank().await;
+    let update = line(
+        json!({"record": "customer", "brandId": BRAND, "document": JOAO, "name": "João Souza Filho"}),
+    ) + &account(
+        MARIA_SAVINGS,
+        "CONTA_POUPANCA",
+        "INDIVIDUAL",
+        &[MARIA],
+        "UNAVAILABLE",
+        BRAND,
+    ) + &account(
+        JOAO_CHECKING,
+        "CONTA_DEPOSITO_A_VISTA",
+        "INDIVIDUAL",
+        &[PEDRO],
+        "AVAILABLE",
+        BRAND,
+    );
+    contas::import::import_reader(&app.pool, update.as_bytes(), false)
+        .await
+        .expect("the update imports");
+    let discover = async |owner: &str| {
+        let body = json!({"consent": consent(owner, None, &["ACCOUNTS_READ"], vec![]), "requestMeta": request_meta(BRAND)});
+        let response = app.post("/account-discovery", &body).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.body["data"]["resources"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let marias = discover(MARIA).await;
+    let ids: Vec<&Value> = marias.iter().map(|r| &r["resourceLegacyId"]).collect();
+    assert_eq!(
+        ids,
+        [
+            &account_id(MARIA_CHECKING),
+            &account_id(JOINT),
+            &account_id(MARIA_PREPAID)
+        ],
+        "the closed savings account is gone"
+    );
+    assert_eq!(
+        marias[1]["authorizers"],
+        json!([{"cpf": JOAO, "name": "João Souza Filho"}, {"cpf": MARIA, "name": "Maria da Silva"}])
+    );
+    let joaos = discover(JOAO).await;
+    assert_eq!(
+        joaos.len(),
+        1,
+        "João holds the joint account only: {joaos:?}"
+    );
+    assert_eq!(joaos[0]["resourceLegacyId"], account_id(JOINT));
+    let pedros = discover(PEDRO).await;
+    assert_eq!(pedros.len(), 1, "{pedros:?}");
+    assert_eq!(
+        pedros[0]["authorizers"],
+        json!([{"cpf": PEDRO, "name": "Pedro Lima"}])
+    );
+    let holder = json!({"data": {"loggedUserDocument": PEDRO}});
+    let response = app.check_account_holder(BRAND, &holder).await;
+    assert_eq!(response.body["data"]["isAccountHolder"], json!(true));
+}
+
 #[tokio::test]
 async fn discovery_for_a_company_shows_the_companys_accounts_only() {
     let app = bank().await;

@@ -1,8 +1,10 @@
 //! A holder row's brand is its account's brand: discovery and the holder
-//! check reach accounts through holder rows, so a row tying a customer of
-//! one brand to another brand's account would show that account under the
-//! wrong brand. The store refuses such a row; the queries would not follow
-//! one either.
+//! check read holder rows alone, so a row tying a customer of one brand to
+//! another brand's account would show that account under the wrong brand.
+//! On plain PostgreSQL the store refuses such a row (a key to the account
+//! and its brand). On Citus holder rows and accounts live on different
+//! shards and that key cannot hold: there import, the only writer, writes
+//! each holder row from its account record, in the account's brand.
 
 use crate::common;
 
@@ -11,8 +13,16 @@ use common::db::fresh_pool;
 use common::fixtures::*;
 use serde_json::{Value, json};
 
-const TIE: &str = "INSERT INTO account_holders (brand_id, document, account_id)
-                   SELECT $1, $2, id FROM accounts WHERE brand_id = $3 AND number = $4";
+/// A holder row of `$2` in brand `$1` for the account numbered `$4` of
+/// brand `$3`, showing the account as import would.
+const TIE: &str =
+    "INSERT INTO account_holders (brand_id, document, account_id, holders, legacy_key,
+                                                legacy_id, type, subtype, compe_code, branch_code,
+                                                number, check_digit, currency, status)
+                   SELECT $1, $2, id, jsonb_build_array(jsonb_build_array($2, 'x')), legacy_key,
+                          legacy_id, type, subtype, compe_code, branch_code, number, check_digit,
+                          currency, status
+                     FROM accounts WHERE brand_id = $3 AND number = $4";
 
 async fn bank() -> TestApp {
     let pool = fresh_pool().await;
@@ -64,6 +74,9 @@ async fn holds_an_account(app: &TestApp, brand: &str, document: &str) -> Value {
 
 #[tokio::test]
 async fn the_store_refuses_a_holder_row_of_another_brand() {
+    if common::citus::enabled() {
+        return; // no key across shards on Citus (see the module's documentation)
+    }
     let app = bank().await;
     for (brand, document) in [(OTHER_BRAND, MARIA), (OTHER_BRAND, JOAO)] {
         let error = tie(&app, brand, document, JOAO_CHECKING)
@@ -80,34 +93,20 @@ async fn the_store_refuses_a_holder_row_of_another_brand() {
 }
 
 #[tokio::test]
-async fn discovery_and_the_holder_check_follow_no_row_across_brands() {
+async fn import_shows_each_account_in_its_own_brand_only() {
     let app = bank().await;
-    // Were the constraint ever lost, the queries still check the account's
-    // brand themselves.
-    sqlx::query("ALTER TABLE account_holders DROP CONSTRAINT account_holders_account_brand_fkey")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        tie(&app, OTHER_BRAND, MARIA, JOAO_CHECKING).await.unwrap(),
-        1
-    );
-    assert_eq!(
-        tie(&app, OTHER_BRAND, JOAO, JOAO_CHECKING).await.unwrap(),
-        1
-    );
-
     let marias = discovered(&app, OTHER_BRAND, MARIA).await;
+    assert!(
+        !marias.is_empty(),
+        "her own account in the other brand is listed"
+    );
     assert!(
         marias
             .iter()
             .all(|r| r["resourceLegacyId"] != account_id(JOAO_CHECKING)),
         "{marias:?}"
     );
-    assert!(
-        !marias.is_empty(),
-        "her own account in the other brand is listed"
-    );
+    // João is the other brand's customer too, with no account there.
     assert_eq!(
         discovered(&app, OTHER_BRAND, JOAO).await,
         Vec::<Value>::new()
@@ -116,4 +115,5 @@ async fn discovery_and_the_holder_check_follow_no_row_across_brands() {
         holds_an_account(&app, OTHER_BRAND, JOAO).await,
         json!(false)
     );
+    assert_eq!(holds_an_account(&app, BRAND, JOAO).await, json!(true));
 }

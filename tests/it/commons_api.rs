@@ -76,21 +76,32 @@ async fn revision_1_answers_for_the_cpf_or_the_cnpj() {
     }
 }
 
+/// Imports the fixture bank's checking account `number` again, with
+/// `holders` and `status`.
+async fn restate(app: &TestApp, number: &str, holders: &[&str], status: &str) {
+    let subtype = if holders.len() > 1 {
+        "CONJUNTA_SOLIDARIA"
+    } else {
+        "INDIVIDUAL"
+    };
+    let record = account(
+        number,
+        "CONTA_DEPOSITO_A_VISTA",
+        subtype,
+        holders,
+        status,
+        BRAND,
+    );
+    contas::import::import_reader(&app.pool, record.as_bytes(), false)
+        .await
+        .expect("the account's new status imports");
+}
+
 #[tokio::test]
 async fn customers_whose_accounts_are_all_closed_long_ago_hold_none() {
     let app = bank().await;
-    sqlx::query(
-        "UPDATE accounts SET status = 'UNAVAILABLE' WHERE brand_id = 'cbanco' AND number = $1",
-    )
-    .bind(JOAO_CHECKING)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE accounts SET status = 'TEMPORARILY_UNAVAILABLE' WHERE number = $1")
-        .bind(JOINT)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    restate(&app, JOAO_CHECKING, &[JOAO], "UNAVAILABLE").await;
+    restate(&app, JOINT, &[MARIA, JOAO], "TEMPORARILY_UNAVAILABLE").await;
     let response = check(
         &app,
         headers(Some(BRAND), Some(CORRELATION)),
@@ -99,11 +110,7 @@ async fn customers_whose_accounts_are_all_closed_long_ago_hold_none() {
     .await;
     // The blocked joint account still counts; the closed one alone would not.
     assert_eq!(response.body["data"]["isAccountHolder"], true);
-    sqlx::query("UPDATE accounts SET status = 'UNAVAILABLE' WHERE number = $1")
-        .bind(JOINT)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    restate(&app, JOINT, &[MARIA, JOAO], "UNAVAILABLE").await;
     let response = check(
         &app,
         headers(Some(BRAND), Some(CORRELATION)),

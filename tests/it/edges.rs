@@ -225,7 +225,7 @@ async fn shed_requests_are_counted() {
         ..RequestLimits::default()
     };
     let app = bank(limits, ServerSettings::default()).await;
-    let mut lock = TableLock::take(&app.pool.connect_options(), "accounts").await;
+    let mut lock = TableLock::take(&app.pool.connect_options(), "account_holders").await;
     let body = maria_body(&[MARIA_CHECKING]);
     let held = {
         let (client, url, body) = (

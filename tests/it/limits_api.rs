@@ -63,7 +63,7 @@ async fn a_request_past_its_deadline_is_answered_504() {
     };
     // A statement timeout far beyond the deadline: the 504 is the deadline's.
     let (app, options, _) = bank(limits, pool_settings(4)).await;
-    let lock = TableLock::take(&options, "accounts").await;
+    let lock = TableLock::take(&options, "account_holders").await;
 
     let (list, statement_body) = (accounts_body(), maria_account_body(MARIA_CHECKING));
     let started = Instant::now();
@@ -106,7 +106,7 @@ async fn the_query_of_a_timed_out_request_is_cancelled_in_the_database() {
         ..pool_settings(4)
     };
     let (app, options, _) = bank(limits, settings).await;
-    let mut lock = TableLock::take(&options, "accounts").await;
+    let mut lock = TableLock::take(&options, "account_holders").await;
 
     let started = Instant::now();
     let response = within(
@@ -136,7 +136,7 @@ async fn beyond_the_concurrency_limit_requests_are_refused_at_once_with_529() {
     };
     let (app, options, _) = bank(limits, pool_settings(4)).await;
     let app = Arc::new(app);
-    let mut lock = TableLock::take(&options, "accounts").await;
+    let mut lock = TableLock::take(&options, "account_holders").await;
 
     let in_flight: Vec<_> = (0..2)
         .map(|_| {

@@ -13,6 +13,7 @@ mod accounts_api;
 mod auth_api;
 mod body_limits_api;
 mod brand_isolation;
+mod citus;
 mod cli;
 mod commons_api;
 mod container_commands;

@@ -96,7 +96,7 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     assert_eq!(ready_status(&app).await, 200);
     // Queries in progress when the server goes down: every client waits on
     // a lock when the server crashes (which ends the lock's session too).
-    let mut lock = TableLock::take(&pg.connect_options("contas"), "accounts").await;
+    let mut lock = TableLock::take(&pg.connect_options("contas"), "account_holders").await;
     lock.wait_for_waiters(4).await;
 
     let stopping = Instant::now();

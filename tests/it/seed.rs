@@ -86,7 +86,7 @@ async fn a_small_seed_loads_a_varied_bank() {
     }
     // Joint accounts have two holders; company accounts a CNPJ.
     assert_eq!(
-        scalar(&pool, "SELECT count(*) FROM accounts a WHERE subtype <> 'INDIVIDUAL' AND (SELECT count(*) FROM account_holders h WHERE h.account_id = a.id) <> 2").await,
+        scalar(&pool, "SELECT count(*) FROM (SELECT account_id FROM account_holders WHERE subtype <> 'INDIVIDUAL' GROUP BY account_id HAVING count(*) <> 2) joint").await,
         0
     );
     assert!(
@@ -369,9 +369,8 @@ async fn the_demo_bank_holds_the_demo_customer() {
     let mut kinds = Vec::new();
     for id in &ids {
         let (account_id, kind, subtype, status): (i64, String, String, String) = sqlx::query_as(
-            "SELECT a.id, a.type, a.subtype, a.status FROM accounts a \
-             JOIN account_holders h ON h.account_id = a.id AND h.document = $3 \
-             WHERE a.brand_id = $1 AND a.legacy_key = $2",
+            "SELECT account_id, type, subtype, status FROM account_holders \
+             WHERE brand_id = $1 AND legacy_key = $2 AND document = $3",
         )
         .bind(DEMO_BRAND)
         .bind(id.canonical_key())
@@ -436,13 +435,12 @@ async fn the_demo_bank_holds_the_demo_customer() {
 
     // Her company, which she represents, has its own account.
     let company = &seed::demo_company_account_ids()[0];
-    let holder: String = sqlx::query_scalar(
-        "SELECT h.document FROM accounts a JOIN account_holders h ON h.account_id = a.id WHERE a.legacy_key = $1",
-    )
-    .bind(company.canonical_key())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let holder: String =
+        sqlx::query_scalar("SELECT document FROM account_holders WHERE legacy_key = $1")
+            .bind(company.canonical_key())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(holder, DEMO_COMPANY_CNPJ);
     assert_eq!(scalar(&pool, &format!("SELECT count(*) FROM customers WHERE document IN ('{DEMO_CPF}', '{DEMO_COMPANY_CNPJ}')")).await, 2);
 }

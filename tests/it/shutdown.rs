@@ -181,7 +181,7 @@ async fn sigterm_lets_requests_in_progress_finish_then_exits_0() {
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Every client's next request now waits inside the service.
-    let mut lock = TableLock::take(&options, "accounts").await;
+    let mut lock = TableLock::take(&options, "account_holders").await;
     lock.wait_for_waiters(CLIENTS).await;
 
     service.terminate();
@@ -220,7 +220,7 @@ async fn a_request_that_never_finishes_cannot_hold_the_process_past_the_grace_pe
         ("CONTAS_REQUEST_TIMEOUT", "60s"),
     ])
     .await;
-    let mut lock = TableLock::take(&options, "accounts").await;
+    let mut lock = TableLock::take(&options, "account_holders").await;
     let addr = service.addr;
     let stuck = tokio::spawn(async move { list_accounts(&reqwest::Client::new(), addr).await });
     lock.wait_for_waiters(1).await;

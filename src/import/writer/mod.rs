@@ -39,6 +39,7 @@ macro_rules! db {
     };
 }
 
+mod accounts;
 mod batch;
 mod compare;
 mod decide;

@@ -56,7 +56,7 @@ impl Writer {
         let documents: Vec<&str> = list.iter().map(|(_, d)| d.as_str()).collect();
         let found: Vec<i64> = sqlx::query_scalar(
             "SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(b, d, i) \
-             WHERE EXISTS (SELECT FROM customers c WHERE c.brand_id = u.b AND c.document = u.d)",
+             JOIN customers c ON c.brand_id = u.b AND c.document = u.d",
         )
         .bind(&brand_ids)
         .bind(&documents)

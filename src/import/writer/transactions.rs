@@ -243,7 +243,7 @@ impl Writer {
         }
         let replays: Vec<i64> = sqlx::query_scalar(
             "SELECT u.i FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \
-             WHERE EXISTS (SELECT FROM transaction_tombstones tb WHERE tb.account_id = u.a AND tb.legacy_key = u.k)",
+             JOIN transaction_tombstones tb ON tb.account_id = u.a AND tb.legacy_key = u.k",
         )
         .bind(&probe_ids)
         .bind(&probe_keys)

@@ -4,9 +4,8 @@
 
 use super::Writer;
 use super::batch::Staging;
-use crate::domain::vocabulary::{AccountStatus, AccountSubtype, AccountType};
-use crate::import::validate::{Account, Balance, Brand, Customer, Limits};
-use anyhow::{Context, Result, bail};
+use crate::import::validate::{Balance, Brand, Customer, Limits};
+use anyhow::{Context, Result};
 
 impl Writer {
     pub(super) async fn write(&mut self, st: Staging) -> Result<()> {
@@ -57,131 +56,28 @@ impl Writer {
         let brands: Vec<&str> = customers.iter().map(|c| c.brand_id.as_str()).collect();
         let documents: Vec<&str> = customers.iter().map(|c| c.document.as_str()).collect();
         let names: Vec<&str> = customers.iter().map(|c| c.name.as_str()).collect();
-        sqlx::query(
+        // Customers renamed come back (a row updated by the upsert has an
+        // xmax; one inserted has none): the holder rows of their accounts
+        // show their names.
+        let written: Vec<(String, String, String, bool)> = sqlx::query_as(
             "INSERT INTO customers (brand_id, document, name) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
              ON CONFLICT (brand_id, document) DO UPDATE SET name = EXCLUDED.name \
-             WHERE customers.name IS DISTINCT FROM EXCLUDED.name",
+             WHERE customers.name IS DISTINCT FROM EXCLUDED.name \
+             RETURNING brand_id, document, name, xmax::text <> '0'",
         )
         .bind(&brands)
         .bind(&documents)
         .bind(&names)
-        .execute(db!(self))
-        .await
-        .context("writing customers")?;
-        Ok(())
-    }
-
-    async fn write_accounts(&mut self, accounts: &[(u32, Account)]) -> Result<()> {
-        let brands: Vec<&str> = accounts.iter().map(|(_, a)| &*a.account.brand).collect();
-        let keys: Vec<&str> = accounts.iter().map(|(_, a)| &*a.account.key).collect();
-        let json: Vec<&str> = accounts
-            .iter()
-            .map(|(_, a)| a.legacy_json.as_str())
-            .collect();
-        let types: Vec<AccountType> = accounts.iter().map(|(_, a)| a.account_type).collect();
-        let subtypes: Vec<AccountSubtype> = accounts.iter().map(|(_, a)| a.subtype).collect();
-        let compe: Vec<&str> = accounts
-            .iter()
-            .map(|(_, a)| a.number.compe_code.as_str())
-            .collect();
-        let branch: Vec<Option<&str>> = accounts
-            .iter()
-            .map(|(_, a)| a.number.branch_code.as_deref())
-            .collect();
-        let number: Vec<&str> = accounts
-            .iter()
-            .map(|(_, a)| a.number.number.as_str())
-            .collect();
-        let check: Vec<&str> = accounts
-            .iter()
-            .map(|(_, a)| a.number.check_digit.as_str())
-            .collect();
-        let currency: Vec<&str> = accounts.iter().map(|(_, a)| a.currency.as_str()).collect();
-        let display: Vec<Option<&str>> = accounts
-            .iter()
-            .map(|(_, a)| a.display_name.as_deref())
-            .collect();
-        let status: Vec<AccountStatus> = accounts.iter().map(|(_, a)| a.status).collect();
-        let written: Vec<(i64, String, String)> = sqlx::query_as(
-            "INSERT INTO accounts (brand_id, legacy_key, legacy_id, type, subtype, compe_code, branch_code, \
-                                   number, check_digit, currency, display_name, status) \
-             SELECT b, k, j::jsonb, t, s, cc, bc, n, cd, cur, dn, st \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
-                  AS u(b, k, j, t, s, cc, bc, n, cd, cur, dn, st) \
-             ON CONFLICT (brand_id, legacy_key) DO UPDATE SET \
-                 legacy_id = EXCLUDED.legacy_id, type = EXCLUDED.type, subtype = EXCLUDED.subtype, \
-                 compe_code = EXCLUDED.compe_code, branch_code = EXCLUDED.branch_code, number = EXCLUDED.number, \
-                 check_digit = EXCLUDED.check_digit, currency = EXCLUDED.currency, \
-                 display_name = EXCLUDED.display_name, status = EXCLUDED.status \
-             WHERE (accounts.legacy_id, accounts.type, accounts.subtype, accounts.compe_code, accounts.branch_code, \
-                    accounts.number, accounts.check_digit, accounts.currency, accounts.display_name, accounts.status) \
-                IS DISTINCT FROM \
-                   (EXCLUDED.legacy_id, EXCLUDED.type, EXCLUDED.subtype, EXCLUDED.compe_code, EXCLUDED.branch_code, \
-                    EXCLUDED.number, EXCLUDED.check_digit, EXCLUDED.currency, EXCLUDED.display_name, EXCLUDED.status) \
-             RETURNING id, brand_id, legacy_key",
-        )
-        .bind(&brands)
-        .bind(&keys)
-        .bind(&json)
-        .bind(&types)
-        .bind(&subtypes)
-        .bind(&compe)
-        .bind(&branch)
-        .bind(&number)
-        .bind(&check)
-        .bind(&currency)
-        .bind(&display)
-        .bind(&status)
         .fetch_all(db!(self))
         .await
-        .context("writing accounts")?;
-        for (id, brand, key) in written {
-            let b = self.state.registry.brand_index[&brand];
-            let a = self.state.registry.brands[b as usize].accounts[&key];
-            self.state.registry.accounts[a as usize].id = Some(id);
-        }
-        self.write_holders(accounts).await
-    }
-
-    /// The holders of each account: the record's list replaces the stored one.
-    async fn write_holders(&mut self, accounts: &[(u32, Account)]) -> Result<()> {
-        let mut replace: Vec<i64> = Vec::new();
-        let (mut h_brand, mut h_document, mut h_account) = (Vec::new(), Vec::new(), Vec::new());
-        for (a, account) in accounts {
-            let state = &mut self.state.registry.accounts[*a as usize];
-            let Some(id) = state.id else {
-                bail!("internal error: account of line without an id after writing")
-            };
-            if state.holders_in_db {
-                replace.push(id);
-            }
-            state.holders_in_db = true;
-            for holder in &account.holders {
-                h_brand.push(&*account.account.brand);
-                h_document.push(holder.as_str());
-                h_account.push(id);
-            }
-        }
-        if !replace.is_empty() {
-            sqlx::query("DELETE FROM account_holders WHERE account_id = ANY($1)")
-                .bind(&replace)
-                .execute(db!(self))
-                .await
-                .context("replacing account holders")?;
-        }
-        sqlx::query(
-            "INSERT INTO account_holders (brand_id, document, account_id) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])",
-        )
-        .bind(&h_brand)
-        .bind(&h_document)
-        .bind(&h_account)
-        .execute(db!(self))
-        .await
-        .context("writing account holders")?;
-        Ok(())
+        .context("writing customers")?;
+        let renamed = written
+            .into_iter()
+            .filter(|(.., updated)| *updated)
+            .map(|(brand, document, name, _)| (brand, document, name))
+            .collect();
+        self.rename_holders(renamed).await
     }
 
     async fn write_balances(&mut self, balances: &[(u32, Balance)]) -> Result<()> {

@@ -1,0 +1,136 @@
+//! The suite on Citus: with `CONTAS_TEST_CITUS` set, every test database is
+//! made on a private Citus cluster (a coordinator and two workers, each a
+//! private PostgreSQL from the installed binaries with Citus preloaded, on
+//! sockets in their own directories) and `contas migrate` distributes its
+//! schema there. `.ci/run` runs the suite this way after the plain run.
+
+use contas::embedded_pg::EmbeddedPostgres;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use std::path::Path;
+
+/// Whether the suite runs on a Citus cluster.
+pub fn enabled() -> bool {
+    std::env::var("CONTAS_TEST_CITUS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+pub struct CitusCluster {
+    coordinator: EmbeddedPostgres,
+    workers: [EmbeddedPostgres; 2],
+}
+
+/// Every node: Citus preloaded; prepared transactions for its two-phase
+/// commits across nodes; room for the connections and workers it starts.
+const NODE_SETTINGS: [(&str, &str); 6] = [
+    ("shared_preload_libraries", "citus"),
+    // Citus runs a maintenance worker per database, and each test has one.
+    ("max_worker_processes", "256"),
+    // As root, libpq would read root's ~/.postgresql for TLS files.
+    ("citus.node_conninfo", "sslmode=disable"),
+    ("max_prepared_transactions", "200"),
+    // Each test's database keeps Citus's connections between nodes until
+    // the run ends.
+    ("max_connections", "1000"),
+    ("fsync", "off"),
+];
+
+/// The coordinator also propagates CREATE and DROP DATABASE to the workers
+/// (each test has its own database), makes few shards per table (tests hold
+/// little data; Citus's default is 32), and counts shards per query.
+const COORDINATOR_SETTINGS: [(&str, &str); 3] = [
+    ("citus.enable_create_database_propagation", "on"),
+    ("citus.shard_count", "4"),
+    // Counts the queries that reach one shard and those that reach several.
+    ("citus.enable_stat_counters", "on"),
+];
+
+impl CitusCluster {
+    /// Starts (making, if new) the cluster kept under `base`, or attaches
+    /// to it when it runs.
+    pub async fn ensure_running(base: &Path) -> Self {
+        let base = base.to_path_buf();
+        let cluster = tokio::task::spawn_blocking(move || {
+            let coordinator_settings: Vec<(&str, &str)> = NODE_SETTINGS
+                .iter()
+                .chain(&COORDINATOR_SETTINGS)
+                .copied()
+                .collect();
+            let start = |name: &str, settings: &[(&str, &str)]| {
+                let dir = base.join(name);
+                // How a node reaches itself: its own socket, not the default
+                // `localhost`, which is another server on this machine.
+                let own_host = dir.display().to_string();
+                let mut settings = settings.to_vec();
+                settings.push(("citus.local_hostname", &own_host));
+                EmbeddedPostgres::ensure_running_with(&dir, &settings)
+                    .unwrap_or_else(|e| panic!("starting the Citus {name}: {e:#}"))
+            };
+            CitusCluster {
+                coordinator: start("coordinator", &coordinator_settings),
+                workers: [
+                    start("worker-1", &NODE_SETTINGS),
+                    start("worker-2", &NODE_SETTINGS),
+                ],
+            }
+        })
+        .await
+        .unwrap();
+        // The maintenance database knows the workers too: CREATE DATABASE
+        // reaches the nodes its metadata lists.
+        cluster.join_nodes("postgres").await;
+        cluster
+    }
+
+    /// The coordinator's maintenance database.
+    pub fn coordinator(&self) -> PgConnectOptions {
+        self.coordinator.connect_options("postgres")
+    }
+
+    /// Makes `database`, just created on the coordinator (and so on every
+    /// node), a Citus database of this cluster: the extension on each node,
+    /// and the workers added to its metadata.
+    pub async fn join_nodes(&self, database: &str) {
+        for node in std::iter::once(&self.coordinator).chain(&self.workers) {
+            let mut c = connect(node, database).await;
+            sqlx::query("CREATE EXTENSION IF NOT EXISTS citus")
+                .execute(&mut c)
+                .await
+                .expect("creating the citus extension");
+            c.close().await.ok();
+        }
+        let mut c = connect(&self.coordinator, database).await;
+        let host = |node: &EmbeddedPostgres| node.socket_dir().display().to_string();
+        sqlx::query("SELECT citus_set_coordinator_host($1, $2)")
+            .bind(host(&self.coordinator))
+            .bind(i32::from(self.coordinator.port()))
+            .execute(&mut c)
+            .await
+            .expect("naming the coordinator");
+        for worker in &self.workers {
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2)",
+            )
+            .bind(host(worker))
+            .bind(i32::from(worker.port()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            if !known {
+                sqlx::query("SELECT citus_add_node($1, $2)")
+                    .bind(host(worker))
+                    .bind(i32::from(worker.port()))
+                    .execute(&mut c)
+                    .await
+                    .expect("adding a worker");
+            }
+        }
+        c.close().await.ok();
+    }
+}
+
+async fn connect(node: &EmbeddedPostgres, database: &str) -> PgConnection {
+    node.connect_options(database)
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {database} on a Citus node: {e}"))
+}
