@@ -90,6 +90,16 @@ impl CitusCluster {
     /// node), a Citus database of this cluster: the extension on each node,
     /// and the workers added to its metadata.
     pub async fn join_nodes(&self, database: &str) {
+        // Adding a node copies the cluster's roles to it, and those live in
+        // catalogs every database of a node shares: two databases joining
+        // at once fail on the worker with "tuple concurrently updated".
+        // One join at a time, across test processes too.
+        let mut lock = connect(&self.coordinator, "postgres").await;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(JOINING_NODES)
+            .execute(&mut lock)
+            .await
+            .expect("waiting for other databases to join the cluster");
         for node in std::iter::once(&self.coordinator).chain(&self.workers) {
             let mut c = connect(node, database).await;
             sqlx::query("CREATE EXTENSION IF NOT EXISTS citus")
@@ -125,8 +135,13 @@ impl CitusCluster {
             }
         }
         c.close().await.ok();
+        // Closing the session releases the lock.
+        lock.close().await.ok();
     }
 }
+
+/// The advisory lock that makes databases join the cluster one at a time.
+const JOINING_NODES: i64 = 0x636f_6e74_6173_4a4e;
 
 async fn connect(node: &EmbeddedPostgres, database: &str) -> PgConnection {
     node.connect_options(database)

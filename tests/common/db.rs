@@ -16,7 +16,7 @@ static SERVER: OnceCell<PgConnectOptions> = OnceCell::const_new();
 static CITUS: OnceCell<CitusCluster> = OnceCell::const_new();
 
 /// The suite's Citus cluster, when it runs on one.
-async fn citus_cluster() -> Option<&'static CitusCluster> {
+pub async fn citus_cluster() -> Option<&'static CitusCluster> {
     if !citus::enabled() {
         return None;
     }

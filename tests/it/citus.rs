@@ -7,7 +7,7 @@ use crate::common;
 
 use common::citus;
 use common::db::{fresh_database, fresh_pool};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{AssertSqlSafe, ConnectOptions, PgPool};
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -98,6 +98,51 @@ async fn the_schema_is_distributed_by_account_and_by_document() {
     .await
     .unwrap();
     assert_eq!(workers, 2, "shards are on both workers");
+}
+
+/// The suite makes its databases side by side; each must come out a whole
+/// member of the cluster, with both workers in its metadata, however the
+/// joins interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn databases_joining_side_by_side_all_join_the_cluster() {
+    let Some(cluster) = common::db::citus_cluster().await else {
+        eprintln!("not on Citus (CONTAS_TEST_CITUS unset): nothing to check");
+        return;
+    };
+    let mut admin = cluster.coordinator().connect().await.unwrap();
+    let mut names = Vec::new();
+    for i in 0..8 {
+        let name = format!("contas_test_{}_joining_{i}", std::process::id());
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        names.push(name);
+    }
+    let joining: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let name = name.clone();
+            tokio::spawn(async move { cluster.join_nodes(&name).await })
+        })
+        .collect();
+    for joined in joining {
+        joined.await.unwrap();
+    }
+    for name in &names {
+        let mut c = cluster
+            .coordinator()
+            .database(name)
+            .connect()
+            .await
+            .unwrap();
+        let workers: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND isactive")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        assert_eq!(workers, 2, "{name}");
+    }
 }
 
 #[tokio::test]
