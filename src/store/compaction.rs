@@ -10,11 +10,13 @@
 //! one short transaction (the only moment they wait), and the writer lock
 //! keeps imports out for the whole rewrite.
 
+use super::exclusive;
 use crate::domain::month::Month;
 use anyhow::{Context, Result, bail, ensure};
 // Dynamic SQL here (`AssertSqlSafe`) names only month partitions
 // (`Month::partition`: `transactions_YYYY_MM`, from a date), names made from
-// them, and index and constraint definitions PostgreSQL printed itself.
+// them, index and constraint definitions PostgreSQL printed itself, and a
+// row count.
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::time::{Duration, Instant};
 
@@ -30,11 +32,6 @@ pub struct Compacted {
     /// the swap (none when it is larger than a quarter of them).
     pub warmed_bytes: u64,
 }
-
-/// How long the swap waits for readers to let go of `transactions` before
-/// trying again (while it waits, new readers queue behind it).
-const SWAP_LOCK_TIMEOUT: &str = "500ms";
-const SWAP_ATTEMPTS: u32 = 20;
 
 /// Rewrites `month`'s partition in statement order. The caller holds the
 /// writer lock (no import changes the month meanwhile).
@@ -187,63 +184,30 @@ async fn swap(
     entries: u64,
 ) -> Result<Duration> {
     let partition = month.partition();
-    for attempt in 1..=SWAP_ATTEMPTS {
-        let mut tx = connection.begin().await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"
-        )))
-        .execute(&mut *tx)
-        .await?;
-        let started = Instant::now();
-        let detached = sqlx::query(AssertSqlSafe(format!(
-            "ALTER TABLE transactions DETACH PARTITION {partition}"
-        )))
-        .execute(&mut *tx)
-        .await;
-        match detached {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
-                tx.rollback().await?;
-                tracing::info!(%month, attempt, "readers kept transactions busy; retrying the swap");
-                continue;
-            }
-            Err(e) => return Err(e).context("detaching the month's partition"),
-        }
-        let mut statements = vec![format!(
-            "ALTER TABLE {partition} RENAME TO {partition}_replaced"
-        )];
-        statements.extend(indexes.retire.iter().cloned());
-        statements.push(format!("ALTER TABLE {staging} RENAME TO {partition}"));
-        statements.extend(indexes.rename.iter().cloned());
-        statements.push(format!(
-            "ALTER TABLE transactions ATTACH PARTITION {partition} FOR VALUES FROM ('{}') TO ('{}')",
-            month.first_day(),
-            month.end()
-        ));
-        statements.push(format!(
-            "ALTER TABLE {partition} DROP CONSTRAINT {staging}_bound"
-        ));
-        for statement in &statements {
-            sqlx::query(AssertSqlSafe(statement.as_str()))
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("swapping {month}: {statement}"))?;
-        }
-        sqlx::query(
-            "INSERT INTO compacted_months (month, rows) VALUES ($1, $2) \
-             ON CONFLICT (month) DO UPDATE SET rows = EXCLUDED.rows, compacted_at = now()",
-        )
-        .bind(month.first_day())
-        .bind(entries as i64)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        return Ok(started.elapsed());
-    }
-    bail!(
-        "could not swap {month}: readers kept transactions busy through {SWAP_ATTEMPTS} tries; \
-         the copy was left as {staging} and is dropped by the next run"
-    )
+    let mut statements = vec![
+        format!("ALTER TABLE transactions DETACH PARTITION {partition}"),
+        format!("ALTER TABLE {partition} RENAME TO {partition}_replaced"),
+    ];
+    statements.extend(indexes.retire.iter().cloned());
+    statements.push(format!("ALTER TABLE {staging} RENAME TO {partition}"));
+    statements.extend(indexes.rename.iter().cloned());
+    statements.push(format!(
+        "ALTER TABLE transactions ATTACH PARTITION {partition} FOR VALUES FROM ('{}') TO ('{}')",
+        month.first_day(),
+        month.end()
+    ));
+    statements.push(format!(
+        "ALTER TABLE {partition} DROP CONSTRAINT {staging}_bound"
+    ));
+    statements.push(format!(
+        "INSERT INTO compacted_months (month, rows) VALUES ('{}', {entries}) \
+         ON CONFLICT (month) DO UPDATE \
+         SET rows = EXCLUDED.rows, compacted_at = EXCLUDED.compacted_at",
+        month.first_day()
+    ));
+    exclusive::run_locked(connection, &format!("swapping {month}"), &statements)
+        .await
+        .with_context(|| format!("the copy was left as {staging} and is dropped by the next run"))
 }
 
 /// Drops what a rewrite cut short left behind: a copy not swapped in yet,

@@ -69,7 +69,7 @@ pub async fn build(
     }
     sqlx::query(
         "INSERT INTO month_id_filters (month, ids, filter) VALUES ($1, $2, $3)
-         ON CONFLICT (month) DO UPDATE SET ids = EXCLUDED.ids, filter = EXCLUDED.filter, built_at = now()",
+         ON CONFLICT (month) DO UPDATE SET ids = EXCLUDED.ids, filter = EXCLUDED.filter, built_at = EXCLUDED.built_at",
     )
     .bind(month.first_day())
     .bind(ids as i64)

@@ -13,10 +13,15 @@
 //! writer at a time, [`lock`]), months are detached concurrently (readers
 //! and writers never wait for that), and a rewritten month is swapped in
 //! one short transaction.
+//!
+//! On Citus, which detaches partitions only under a lock, a month is
+//! detached in a short transaction that waits for readers a moment at a
+//! time ([`exclusive`]); months are not rewritten there (Citus cannot
+//! rename a distributed table's constraints, which the swap does).
 
 use super::compaction::{self, Compacted};
 use super::lock::{self, LockWait, Scope};
-use super::{id_filters, months};
+use super::{distribution, exclusive, id_filters, months};
 use crate::domain::month::{Month, filter_capacity, is_closed, retention_plan};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -48,6 +53,10 @@ pub struct Dropped {
     pub entries: u64,
     pub tombstones: u64,
     pub took: Duration,
+    /// How long readers of `transactions` were kept out: never, when the
+    /// month was detached concurrently (plain PostgreSQL); on Citus, for
+    /// the transaction that detached it.
+    pub lock_held: Option<Duration>,
 }
 
 /// What a run did, or would do.
@@ -64,6 +73,8 @@ pub struct RetentionReport {
     /// Closed months given a filter of their completed ids, with how many
     /// (in a dry run: to filter, with no figures).
     pub filtered: Vec<(Month, u64)>,
+    /// Rewrites were asked for on Citus, where months are not rewritten.
+    pub not_rewritten_on_citus: bool,
     pub took: Duration,
 }
 
@@ -94,12 +105,21 @@ impl fmt::Display for RetentionReport {
                 "{drop} {}: {} entries, {} tombstones",
                 d.month, d.entries, d.tombstones
             )?;
-            if !self.dry_run {
-                write!(
+            match (self.dry_run, d.lock_held) {
+                (true, _) => {}
+                (false, None) => write!(
                     f,
                     " in {} ms; lock held 0 ms (detached concurrently: readers and writers never waited)",
                     d.took.as_millis()
-                )?;
+                )?,
+                (false, Some(held)) => write!(
+                    f,
+                    " in {} ms; lock held {} ms (Citus detaches under a lock: readers waited at most \
+                     {} ms for it, then this long)",
+                    d.took.as_millis(),
+                    held.as_millis(),
+                    exclusive::LOCK_WAIT.as_millis()
+                )?,
             }
             writeln!(f)?;
         }
@@ -124,6 +144,13 @@ impl fmt::Display for RetentionReport {
                     bytes => writeln!(f, "; primary key warmed ({} MiB)", bytes / 1_048_576)?,
                 }
             }
+        }
+        if self.not_rewritten_on_citus {
+            writeln!(
+                f,
+                "closed months are not rewritten in statement order on Citus (the swap renames \
+                 a distributed table's constraints, which Citus does not do)"
+            )?;
         }
         for (month, ids) in &self.filtered {
             if self.dry_run {
@@ -152,6 +179,7 @@ pub async fn run(
     let started = Instant::now();
     let existing = months::existing(connection).await?;
     let plan = retention_plan(&existing, options.today, options.keep_months)?;
+    let on_citus = distribution::is_citus(connection).await?;
     let mut report = RetentionReport {
         dry_run: options.dry_run,
         today: options.today,
@@ -160,9 +188,10 @@ pub async fn run(
         dropped: Vec::new(),
         compacted: Vec::new(),
         filtered: Vec::new(),
+        not_rewritten_on_citus: on_citus && options.compact,
         took: Duration::ZERO,
     };
-    let to_compact = if options.compact {
+    let to_compact = if options.compact && !on_citus {
         months_to_compact(connection, &existing, &plan.drop, options.today).await?
     } else {
         Vec::new()
@@ -176,6 +205,7 @@ pub async fn run(
                 entries,
                 tombstones,
                 took: Duration::ZERO,
+                lock_held: None,
             });
         }
         report.compacted = to_compact
@@ -196,7 +226,7 @@ pub async fn run(
     lock::acquire(connection, Scope::Session, options.lock).await?;
     let outcome = apply(
         connection,
-        &plan.drop,
+        (&plan.drop, on_citus),
         plan.oldest_kept,
         (&to_compact, &to_filter),
         &mut report,
@@ -211,7 +241,7 @@ pub async fn run(
 
 async fn apply(
     connection: &mut PgConnection,
-    drop: &[Month],
+    (drop, on_citus): (&[Month], bool),
     oldest_kept: Month,
     (to_compact, to_filter): (&[Month], &[Month]),
     report: &mut RetentionReport,
@@ -231,7 +261,9 @@ async fn apply(
     .await
     .context("moving the retention horizon")?;
     for month in drop {
-        report.dropped.push(drop_month(connection, *month).await?);
+        report
+            .dropped
+            .push(drop_month(connection, *month, on_citus).await?);
     }
     for month in to_compact {
         report.compacted.push(
@@ -269,24 +301,36 @@ async fn counts(connection: &mut PgConnection, month: Month) -> Result<(u64, u64
     Ok((entries as u64, tombstones as u64))
 }
 
-/// Detaches a month concurrently (readers and writers go on: it takes no
-/// lock they wait for), drops it, and forgets its tombstones.
-async fn drop_month(connection: &mut PgConnection, month: Month) -> Result<Dropped> {
+/// Detaches a month, drops it, and forgets its tombstones. On plain
+/// PostgreSQL the detach is concurrent (readers and writers go on: it takes
+/// no lock they wait for); on Citus, which cannot do that, it is a short
+/// transaction that waits for readers a moment at a time.
+async fn drop_month(
+    connection: &mut PgConnection,
+    month: Month,
+    on_citus: bool,
+) -> Result<Dropped> {
     let started = Instant::now();
     let (entries, tombstones) = counts(connection, month).await?;
     let partition = month.partition();
-    sqlx::query(AssertSqlSafe(format!(
-        "ALTER TABLE transactions DETACH PARTITION {partition} CONCURRENTLY"
-    )))
-    .execute(&mut *connection)
-    .await
-    .with_context(|| format!("detaching {month}"))?;
+    let detach = format!("ALTER TABLE transactions DETACH PARTITION {partition}");
+    let lock_held = if on_citus {
+        let what = format!("detaching {month}");
+        Some(exclusive::run_locked(connection, &what, &[detach]).await?)
+    } else {
+        sqlx::query(AssertSqlSafe(format!("{detach} CONCURRENTLY")))
+            .execute(&mut *connection)
+            .await
+            .with_context(|| format!("detaching {month}"))?;
+        None
+    };
     forget(connection, month).await?;
     Ok(Dropped {
         month,
         entries,
         tombstones,
         took: started.elapsed(),
+        lock_held,
     })
 }
 

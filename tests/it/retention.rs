@@ -5,6 +5,7 @@
 use crate::common;
 
 use chrono::{Days, Months, NaiveDate};
+use common::citus;
 use common::db::{dump, fresh_pool};
 use contas::domain::month::Month;
 use contas::domain::window::Statement;
@@ -122,6 +123,9 @@ async fn retention_drops_whole_months_and_never_a_day_the_api_serves() {
             .collect();
         drop(connection);
         assert!(expected.contains(&Month::of(start)));
+        if citus::enabled() {
+            assert!(shards_left_on_workers(&pool, &expected).await > 0);
+        }
 
         let report = retention(&pool, &options(today)).await.unwrap();
 
@@ -168,7 +172,29 @@ async fn retention_drops_whole_months_and_never_a_day_the_api_serves() {
                 .await
                 .unwrap();
         assert_eq!(horizon, oldest_kept.first_day());
+        if citus::enabled() {
+            assert_eq!(shards_left_on_workers(&pool, &expected).await, 0, "{today}");
+        }
     }
+}
+
+/// On Citus: how many tables of `months` (their shards) the workers still
+/// hold.
+async fn shards_left_on_workers(pool: &PgPool, months: &[Month]) -> i64 {
+    let pattern = months
+        .iter()
+        .map(|m| m.partition())
+        .collect::<Vec<_>>()
+        .join("|");
+    let per_worker: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT result FROM run_command_on_workers(\
+           $$SELECT count(*) FROM pg_class WHERE relname ~ '^({pattern})_\\d+$'$$)"
+    )))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(per_worker.len(), 2);
+    per_worker.iter().map(|n| n.parse::<i64>().unwrap()).sum()
 }
 
 /// The API's own answer at the boundary: the earliest day it serves.
@@ -241,10 +267,12 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
     assert!(text.contains("(dry run)"), "{text}");
     assert!(text.contains("would drop 2025-10: 44 entries"), "{text}");
     assert!(text.contains("would drop 2025-11: 60 entries"), "{text}");
-    assert!(
-        text.contains("would rewrite 2026-11 in statement order"),
-        "{text}"
-    );
+    let rewrite = if citus::enabled() {
+        "closed months are not rewritten in statement order on Citus"
+    } else {
+        "would rewrite 2026-11 in statement order"
+    };
+    assert!(text.contains(rewrite), "{text}");
     assert!(
         !text.contains("would rewrite 2026-12"),
         "not closed: {text}"
@@ -363,6 +391,14 @@ async fn closed_months_are_rewritten_in_statement_order_once() {
     )
     .await
     .unwrap();
+    if citus::enabled() {
+        // The swap renames constraints, which Citus cannot do to a
+        // distributed table: months stay as loaded, and the report says so.
+        assert!(report.compacted.is_empty(), "{report}");
+        assert!(report.not_rewritten_on_citus, "{report}");
+        assert!(!in_statement_order(&pool, closed).await);
+        return;
+    }
     let rewritten: Vec<Month> = report.compacted.iter().map(|c| c.month).collect();
     assert_eq!(
         rewritten,
@@ -464,7 +500,8 @@ async fn retention_waits_for_another_writer_or_gives_up() {
     retention(&pool, &options(day("2026-12-10"))).await.unwrap();
 }
 
-/// Readers never wait for a month being dropped: retention waits for them.
+/// Readers never wait long for a month being dropped: retention waits for
+/// them.
 #[tokio::test]
 async fn dropping_a_month_waits_for_readers_and_never_blocks_them() {
     let today = day("2026-12-10");
@@ -486,6 +523,16 @@ async fn dropping_a_month_waits_for_readers_and_never_blocks_them() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!running.is_finished(), "the drop waits for the reader");
+    // A request that comes meanwhile is answered, while the reader still
+    // holds the drop back: on PostgreSQL the detach is concurrent; on Citus
+    // it queues a request for one short wait of its lock at most.
+    let _: i64 = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar("SELECT count(*) FROM transactions").fetch_one(&pool),
+    )
+    .await
+    .expect("a new reader was blocked")
+    .unwrap();
     // The reader goes on, unblocked, in its own snapshot.
     let again: i64 = tokio::time::timeout(
         Duration::from_secs(2),
@@ -556,7 +603,10 @@ async fn pages_read_during_a_rewrite_never_miss_a_month() {
     .await
     .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(report.compacted.len(), 6, "{report}");
+    // On Citus months are not rewritten (see the test above); the pages
+    // read while retention ran must still be whole.
+    let rewritten = if citus::enabled() { 0 } else { 6 };
+    assert_eq!(report.compacted.len(), rewritten, "{report}");
     for reader in readers {
         assert!(reader.await.unwrap() > 0);
     }
@@ -566,6 +616,13 @@ async fn pages_read_during_a_rewrite_never_miss_a_month() {
 /// run finishes and drops it.
 #[tokio::test]
 async fn a_run_killed_while_detaching_is_finished_by_the_next() {
+    if citus::enabled() {
+        eprintln!(
+            "on Citus a month is detached in one transaction, never concurrently: \
+             no run leaves one half detached"
+        );
+        return;
+    }
     let today = day("2026-12-10");
     let pool = fresh_pool().await;
     load(&pool, &history(today - Months::new(14), today)).await;
