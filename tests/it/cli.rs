@@ -667,3 +667,90 @@ async fn retention_prints_what_it_does_and_refuses_to_keep_less_than_a_year() {
         assert!(stdout.contains("statements reach back to"), "{stdout}");
     }
 }
+
+/// `contas seed` of a small bank with `extra` arguments, into `url`.
+fn seed(url: &str, extra: &[&str]) -> std::process::Output {
+    let out = contas()
+        .args(["seed", "--customers", "60", "--accounts", "120"])
+        .args(["--transactions", "3000", "--months", "2"])
+        .args(extra)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "contas seed {extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// One file is one transaction, whatever kills the import: `contas import`
+/// killed (SIGKILL, no chance to clean up) after it has written rows of a
+/// daily feed spread over every account (so, on Citus, over every worker)
+/// leaves the store exactly as it was, the writer lock free, and no
+/// transaction half prepared on any node; the same feed then imports whole.
+#[tokio::test]
+async fn an_import_killed_midway_leaves_the_store_as_it_was() {
+    let url = database_url().await;
+    seed(&url, &[]);
+    let feed =
+        String::from_utf8(seed(&url, &["--delta", "30000", "--output", "-"]).stdout).unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let before = common::db::dump_content(&pool).await;
+    // Over one batch of rows (10,000), so the import writes while it reads.
+    let lines: Vec<&str> = feed.lines().collect();
+    assert!(lines.len() > 25_000, "{} lines", lines.len());
+    let first_part: String = lines[..20_000].iter().map(|l| format!("{l}\n")).collect();
+
+    let mut import = contas()
+        .args(["import", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = import.stdin.take().unwrap();
+    input.write_all(first_part.as_bytes()).unwrap();
+    input.flush().unwrap();
+    wait_until("the import to write its first rows", async || {
+        sessions(&pool, "contas import").await.2
+    })
+    .await;
+    import.kill().unwrap();
+    import.wait().unwrap();
+    drop(input);
+    wait_until("the killed import's session to end", async || {
+        sessions(&pool, "contas import").await == (false, false, false)
+    })
+    .await;
+
+    assert_eq!(
+        common::db::dump_content(&pool).await,
+        before,
+        "a killed import left some of its rows"
+    );
+    if common::citus::enabled() {
+        let prepared: Vec<String> = sqlx::query_scalar(
+            "SELECT result FROM run_command_on_workers(\
+               $$SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()$$)",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            prepared,
+            ["0", "0"],
+            "transactions left prepared on the workers"
+        );
+    }
+    let mut feed_file = tempfile::NamedTempFile::new().unwrap();
+    feed_file.write_all(feed.as_bytes()).unwrap();
+    let (status, summary) = run(contas()
+        .args(["import", "--lock-timeout", "5s"])
+        .arg(feed_file.path())
+        .env("DATABASE_URL", &url));
+    assert_eq!(status, Some(0), "{summary}");
+    assert_ne!(common::db::dump_content(&pool).await, before);
+}
