@@ -6,7 +6,8 @@
 
 use contas::embedded_pg::EmbeddedPostgres;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
+// The harness's dynamic SQL (`AssertSqlSafe`) names its own test databases.
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 use std::path::Path;
 
 /// Whether the suite runs on a Citus cluster.
@@ -15,6 +16,7 @@ pub fn enabled() -> bool {
 }
 
 pub struct CitusCluster {
+    base: std::path::PathBuf,
     coordinator: EmbeddedPostgres,
     workers: [EmbeddedPostgres; 2],
 }
@@ -55,22 +57,13 @@ impl CitusCluster {
                 .chain(&COORDINATOR_SETTINGS)
                 .copied()
                 .collect();
-            let start = |name: &str, settings: &[(&str, &str)]| {
-                let dir = base.join(name);
-                // How a node reaches itself: its own socket, not the default
-                // `localhost`, which is another server on this machine.
-                let own_host = dir.display().to_string();
-                let mut settings = settings.to_vec();
-                settings.push(("citus.local_hostname", &own_host));
-                EmbeddedPostgres::ensure_running_with(&dir, &settings)
-                    .unwrap_or_else(|e| panic!("starting the Citus {name}: {e:#}"))
-            };
             CitusCluster {
-                coordinator: start("coordinator", &coordinator_settings),
+                coordinator: start_node(&base, "coordinator", &coordinator_settings),
                 workers: [
-                    start("worker-1", &NODE_SETTINGS),
-                    start("worker-2", &NODE_SETTINGS),
+                    start_node(&base, "worker-1", &NODE_SETTINGS),
+                    start_node(&base, "worker-2", &NODE_SETTINGS),
                 ],
+                base,
             }
         })
         .await
@@ -79,6 +72,70 @@ impl CitusCluster {
         // reaches the nodes its metadata lists.
         cluster.join_nodes("postgres").await;
         cluster
+    }
+
+    /// Adds a third worker, with no shards yet, to `database`'s cluster
+    /// only (the other tests' databases keep two): starts it if need be
+    /// (under `worker-3`), makes the database there, and adds it to the
+    /// database's metadata. Returns its host, as `pg_dist_node` names it.
+    pub async fn add_spare_worker(&self, database: &str) -> String {
+        let base = self.base.clone();
+        let spare =
+            tokio::task::spawn_blocking(move || start_node(&base, "worker-3", &NODE_SETTINGS))
+                .await
+                .unwrap();
+        let mut admin = connect(&spare, "postgres").await;
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut admin)
+            .await
+            .expect("making the database on the spare worker");
+        admin.close().await.ok();
+        let mut c = connect(&spare, database).await;
+        sqlx::query("CREATE EXTENSION citus")
+            .execute(&mut c)
+            .await
+            .expect("creating the citus extension on the spare worker");
+        c.close().await.ok();
+        let host = spare.socket_dir().display().to_string();
+        let lock = self.joining().await;
+        let mut c = connect(&self.coordinator, database).await;
+        sqlx::query("SELECT citus_add_node($1, $2)")
+            .bind(&host)
+            .bind(i32::from(spare.port()))
+            .execute(&mut c)
+            .await
+            .expect("adding the spare worker");
+        c.close().await.ok();
+        lock.close().await.ok();
+        host
+    }
+
+    /// Drops `database` from the spare worker (no other node propagates
+    /// that to it).
+    pub async fn drop_from_spare_worker(&self, database: &str) {
+        let spare = EmbeddedPostgres::at(&self.base.join("worker-3"));
+        let mut admin = connect(&spare, "postgres").await;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("dropping the database on the spare worker");
+    }
+
+    /// A session holding the lock that makes databases join the cluster one
+    /// at a time: adding a node copies the cluster's roles to it, and those
+    /// live in catalogs every database of a node shares, so two databases
+    /// joining at once fail on the worker with "tuple concurrently
+    /// updated". Serial across test processes too. Closing it releases it.
+    async fn joining(&self) -> PgConnection {
+        let mut lock = connect(&self.coordinator, "postgres").await;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(JOINING_NODES)
+            .execute(&mut lock)
+            .await
+            .expect("waiting for other databases to join the cluster");
+        lock
     }
 
     /// The coordinator's maintenance database.
@@ -90,16 +147,7 @@ impl CitusCluster {
     /// node), a Citus database of this cluster: the extension on each node,
     /// and the workers added to its metadata.
     pub async fn join_nodes(&self, database: &str) {
-        // Adding a node copies the cluster's roles to it, and those live in
-        // catalogs every database of a node shares: two databases joining
-        // at once fail on the worker with "tuple concurrently updated".
-        // One join at a time, across test processes too.
-        let mut lock = connect(&self.coordinator, "postgres").await;
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(JOINING_NODES)
-            .execute(&mut lock)
-            .await
-            .expect("waiting for other databases to join the cluster");
+        let lock = self.joining().await;
         for node in std::iter::once(&self.coordinator).chain(&self.workers) {
             let mut c = connect(node, database).await;
             sqlx::query("CREATE EXTENSION IF NOT EXISTS citus")
@@ -135,13 +183,25 @@ impl CitusCluster {
             }
         }
         c.close().await.ok();
-        // Closing the session releases the lock.
         lock.close().await.ok();
     }
 }
 
 /// The advisory lock that makes databases join the cluster one at a time.
 const JOINING_NODES: i64 = 0x636f_6e74_6173_4a4e;
+
+/// Starts (making, if new) the node kept under `base/name`, or attaches to
+/// it when it runs.
+fn start_node(base: &Path, name: &str, settings: &[(&str, &str)]) -> EmbeddedPostgres {
+    let dir = base.join(name);
+    // How a node reaches itself: its own socket, not the default
+    // `localhost`, which is another server on this machine.
+    let own_host = dir.display().to_string();
+    let mut settings = settings.to_vec();
+    settings.push(("citus.local_hostname", &own_host));
+    EmbeddedPostgres::ensure_running_with(&dir, &settings)
+        .unwrap_or_else(|e| panic!("starting the Citus {name}: {e:#}"))
+}
 
 async fn connect(node: &EmbeddedPostgres, database: &str) -> PgConnection {
     node.connect_options(database)

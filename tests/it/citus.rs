@@ -474,3 +474,187 @@ async fn the_service_runs_every_operation_on_one_shard() {
         );
     }
 }
+
+/// Every request of a customer's consent to all their accounts: the list,
+/// discovery, the holder check, and each account's identification,
+/// balances, limits, statement and current statement.
+fn requests_of(
+    cpf: &str,
+    accounts: &[serde_json::Value],
+) -> Vec<(&'static str, serde_json::Value)> {
+    use common::fixtures::{ALL_ACCOUNT_PERMISSIONS, BRAND, consent, request_meta};
+    use serde_json::json;
+    let resources: Vec<_> = accounts
+        .iter()
+        .map(|id| json!({"type": "ACCOUNT", "resourceLegacyId": id}))
+        .collect();
+    let body = json!({
+        "consent": consent(cpf, None, &ALL_ACCOUNT_PERMISSIONS, resources),
+        "requestMeta": request_meta(BRAND),
+    });
+    let mut requests = vec![
+        ("/accounts", body.clone()),
+        ("/account-discovery", body.clone()),
+        (
+            "/check-account-holder",
+            json!({"data": {"loggedUserDocument": cpf}}),
+        ),
+    ];
+    for id in accounts {
+        let mut one = body.clone();
+        one["accountId"] = id.clone();
+        for path in [
+            "/find",
+            "/balances",
+            "/overdraft-limits",
+            "/transactions",
+            "/transactions-current",
+        ] {
+            requests.push((path, one.clone()));
+        }
+    }
+    requests
+}
+
+/// A response as it must stay: its status and body, but for the time it
+/// was made (an error's `requestDateTime` is the wall clock's).
+fn answer(response: common::app::TestResponse) -> (u16, serde_json::Value) {
+    let mut body = response.body;
+    if let Some(meta) = body.get_mut("meta").and_then(|m| m.as_object_mut()) {
+        meta.remove("requestDateTime");
+    }
+    (response.status, body)
+}
+
+/// Scaling out while serving: a third worker joins a cluster under load
+/// and Citus's rebalancer moves shards onto it (`citus_rebalance_start`)
+/// while every customer's every request runs in a loop. No request fails,
+/// and every answer stays what it was before the move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_added_while_serving_takes_shards_and_no_request_notices() {
+    use common::app::TestApp;
+    use common::fixtures::{BRAND, load_bank, now};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let Some(cluster) = common::db::citus_cluster().await else {
+        eprintln!("not on Citus (CONTAS_TEST_CITUS unset): nothing to check");
+        return;
+    };
+    let options = fresh_database().await;
+    let database = options.get_database().unwrap().to_owned();
+    let pool = contas::db::connect(options, 8).await.unwrap();
+    load_bank(&pool).await;
+    let app = Arc::new(TestApp::spawn(pool.clone(), now()).await);
+
+    // Every person holding an account in the brand, with all their accounts.
+    let holders: Vec<(String, Vec<serde_json::Value>)> = sqlx::query_as(
+        "SELECT document, array_agg(legacy_id ORDER BY legacy_key) FROM account_holders
+          WHERE brand_id = $1 AND length(document) = 11 GROUP BY document ORDER BY document",
+    )
+    .bind(BRAND)
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(
+        |(cpf, ids): (String, Vec<sqlx::types::Json<serde_json::Value>>)| {
+            (cpf, ids.into_iter().map(|id| id.0).collect())
+        },
+    )
+    .collect();
+    let mut requests = Vec::new();
+    for (cpf, accounts) in &holders {
+        requests.extend(requests_of(cpf, accounts));
+    }
+    let mut expected = Vec::new();
+    for (path, body) in &requests {
+        let response = if *path == "/check-account-holder" {
+            app.check_account_holder(BRAND, body).await
+        } else {
+            app.post(path, body).await
+        };
+        expected.push(answer(response));
+    }
+    let work = Arc::new((requests, expected));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (app, work, stop, served) =
+                (app.clone(), work.clone(), stop.clone(), served.clone());
+            tokio::spawn(async move {
+                let (requests, expected) = &*work;
+                let mut i = client;
+                while !stop.load(Ordering::Relaxed) {
+                    let (path, body) = &requests[i % requests.len()];
+                    let response = if *path == "/check-account-holder" {
+                        app.check_account_holder(BRAND, body).await
+                    } else {
+                        app.post(path, body).await
+                    };
+                    assert_eq!(
+                        answer(response),
+                        expected[i % requests.len()],
+                        "{path} answered otherwise during the move"
+                    );
+                    served.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+
+    let spare = cluster.add_spare_worker(&database).await;
+    let before_move = served.load(Ordering::Relaxed);
+    // Reads go on while a shard moves; imports would wait for it (Citus's
+    // default moves by logical replication, which needs wal_level = logical
+    // and lets writes go on too).
+    sqlx::query("SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("SELECT citus_rebalance_wait()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let during_move = served.load(Ordering::Relaxed) - before_move;
+    // Served a while on the new layout too.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("a client saw a failure");
+    }
+
+    let moved: i64 = sqlx::query_scalar("SELECT count(*) FROM citus_shards WHERE nodename = $1")
+        .bind(&spare)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let job: String = sqlx::query_scalar(
+        "SELECT state::text FROM pg_dist_background_job ORDER BY job_id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(job, "finished");
+    // Accounts the clients read now live on the new worker.
+    let accounts_moved: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM account_holders h
+           JOIN citus_shards s
+             ON s.shardid = get_shard_id_for_distribution_column('accounts', h.account_id)
+          WHERE h.brand_id = $1 AND length(h.document) = 11 AND s.nodename = $2",
+    )
+    .bind(BRAND)
+    .bind(&spare)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(accounts_moved > 0, "no account the clients read moved");
+    assert!(moved > 0, "the rebalancer moved no shard to the new worker");
+    assert!(during_move > 0, "no request ran while shards moved");
+    eprintln!("{moved} shards moved; {during_move} requests served during the move");
+    drop(app);
+    pool.close().await;
+    cluster.drop_from_spare_worker(&database).await;
+}
