@@ -280,10 +280,15 @@ fn read(path: &Path) -> Result<Value> {
 /// A run's size in words: "100M".
 fn label(r: &Value) -> String {
     let n = f(&r["meta"]["transactions"]);
-    if n >= 1e6 {
+    let size = if n >= 1e6 {
         format!("{:.0}M", n / 1e6)
     } else {
         format!("{n:.0}")
+    };
+    if r["meta"]["citus"].as_bool() == Some(true) {
+        format!("{size} on Citus")
+    } else {
+        size
     }
 }
 
