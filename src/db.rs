@@ -1,5 +1,6 @@
 //! Connecting to the store and keeping its schema current.
 
+use crate::store::distribution::Engine;
 use deadpool::managed;
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -86,7 +87,7 @@ impl managed::Manager for Connector {
         // one table (its fast path), and refuses a generic plan of any other
         // (the statement page, a self-join): there each call is planned
         // with its values, which Citus prunes to one shard.
-        if crate::store::distribution::is_citus(&mut connection).await? {
+        if Engine::of(&mut connection).await? == Engine::Citus {
             sqlx::query("SET plan_cache_mode = force_custom_plan")
                 .execute(&mut connection)
                 .await?;

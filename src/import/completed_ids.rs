@@ -12,7 +12,8 @@
 use super::stored::{STORED_COLUMNS, StoredRow};
 use crate::domain::month::Month;
 use crate::store::bloom::{Bloom, IdHash};
-use crate::store::{distribution, id_filters, months};
+use crate::store::distribution::Engine;
+use crate::store::{id_filters, months};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 // Dynamic SQL here (`AssertSqlSafe`) is fixed text, `STORED_COLUMNS` and a
@@ -30,20 +31,23 @@ pub(super) struct CompletedIds {
     filters: HashMap<Month, Bloom>,
     /// Ids added to each filter by this import.
     added: HashMap<Month, u64>,
-    /// The store is on Citus (see [`Self::find`]).
-    on_citus: bool,
+    /// Which engine the store is on (see [`Self::find`]).
+    engine: Engine,
 }
 
 impl CompletedIds {
     /// What the store holds before the import writes anything.
-    pub async fn read(connection: &mut PgConnection, existing: &[Month]) -> Result<Self> {
+    pub async fn read(
+        connection: &mut PgConnection,
+        existing: &[Month],
+        engine: Engine,
+    ) -> Result<Self> {
         let holding = months::holding_completed(connection, existing)
             .await
             .context("finding the months with completed transactions")?;
         let filters = id_filters::load(connection).await?;
-        let on_citus = distribution::is_citus(connection).await?;
         Ok(Self {
-            on_citus,
+            engine,
             months: holding.into_iter().collect(),
             filters: filters
                 .into_iter()
@@ -100,7 +104,10 @@ impl CompletedIds {
             // keeps the subquery from being flattened into a join). Citus
             // cannot send a lateral subquery with a limit to the shards; there
             // each shard's planner makes its own choice.
-            let limit = if self.on_citus { "" } else { "LIMIT 1" };
+            let limit = match self.engine {
+                Engine::PostgreSql => "LIMIT 1",
+                Engine::Citus => "",
+            };
             let rows: Vec<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT u.i AS tag, t.* \
                  FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY AS u(a, k, i) \

@@ -24,7 +24,7 @@
 //! refuses on a partitioned table; there the per-row checks run on the
 //! workers, side by side.
 
-use crate::store::distribution;
+use crate::store::distribution::Engine;
 use anyhow::{Context, Result};
 // Dynamic SQL here (`AssertSqlSafe`) is what PostgreSQL printed: constraint
 // definitions with names quoted by `format(%I)`.
@@ -41,8 +41,11 @@ pub(crate) struct DeferredChecks {
 /// On an empty store, removes the deferred checks (see the module
 /// documentation) and says how to restore them; on any other store, changes
 /// nothing and returns `None`.
-pub(crate) async fn defer_checks(tx: &mut PgConnection) -> Result<Option<DeferredChecks>> {
-    if distribution::is_citus(tx).await? || !store_is_empty(tx).await? {
+pub(crate) async fn defer_checks(
+    tx: &mut PgConnection,
+    engine: Engine,
+) -> Result<Option<DeferredChecks>> {
+    if engine == Engine::Citus || !store_is_empty(tx).await? {
         return Ok(None);
     }
     // A savepoint, so that losing a race with another first load releases

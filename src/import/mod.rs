@@ -22,7 +22,7 @@ pub use record::{
     TransactionRemovalRecord,
 };
 
-use crate::store::distribution;
+use crate::store::distribution::{self, Engine};
 use crate::store::lock::{self as store_lock, LockWait, Scope};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -484,10 +484,13 @@ where
     // Before anything is read: the store this import sees is the one every
     // earlier writer left.
     store_lock::acquire(&mut tx, Scope::Transaction, options.lock).await?;
-    distribution::prepare_writer(&mut tx)
+    let engine = Engine::of(&mut tx)
+        .await
+        .context("asking the store for its engine")?;
+    distribution::prepare_writer(&mut tx, engine)
         .await
         .context("readying the import's transaction")?;
-    let deferred = first_load::defer_checks(&mut tx).await?;
+    let deferred = first_load::defer_checks(&mut tx, engine).await?;
     let applied = Arc::new(AtomicU64::new(0));
     let cancelled = Arc::new(AtomicBool::new(false));
     // Room for a whole batch ahead, so reading goes on while a batch is written.
@@ -496,6 +499,7 @@ where
     let (recycle, recycled) = std::sync::mpsc::channel();
     let writer = tokio::spawn(writer::run(
         tx,
+        engine,
         receiver,
         recycle,
         options.batch_rows,

@@ -3,7 +3,8 @@
 
 use super::cli::LockArgs;
 use super::connect::{Store, connect};
-use crate::store::{distribution, retention};
+use crate::store::distribution::{self, Engine};
+use crate::store::retention;
 use crate::{db, import, seed};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -17,7 +18,7 @@ pub(super) async fn migrate(store: Store, distributed: bool) -> Result<()> {
             .context("adding the citus extension (does the server preload Citus?)")?;
     }
     db::migrate(&pool).await.context("applying migrations")?;
-    if distribution::is_citus(&mut *pool.acquire().await?).await? {
+    if Engine::of(&mut *pool.acquire().await?).await? == Engine::Citus {
         eprintln!("migrations applied; the schema is distributed (Citus)");
     } else {
         eprintln!("migrations applied");

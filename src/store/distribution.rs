@@ -4,11 +4,29 @@
 
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
-/// Whether the database has the `citus` extension.
-pub async fn is_citus(connection: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')")
-        .fetch_one(connection)
-        .await
+/// The engine under the store. What differs on Citus is decided by it,
+/// asked once per command (and per connection the service opens).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    #[default]
+    PostgreSql,
+    /// The database has the `citus` extension.
+    Citus,
+}
+
+impl Engine {
+    /// The engine of `connection`'s database.
+    pub async fn of(connection: &mut PgConnection) -> sqlx::Result<Self> {
+        let citus: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')")
+                .fetch_one(connection)
+                .await?;
+        Ok(if citus {
+            Engine::Citus
+        } else {
+            Engine::PostgreSql
+        })
+    }
 }
 
 /// Adds the `citus` extension (`contas migrate --distributed`): the server
@@ -25,8 +43,8 @@ pub async fn create_extension(connection: &mut PgConnection) -> sqlx::Result<()>
 /// the whole transaction. A writer makes month partitions (DDL) after it
 /// has written to distributed tables, which Citus allows only over the
 /// connections those writes used. On plain PostgreSQL, nothing.
-pub async fn prepare_writer(tx: &mut PgConnection) -> sqlx::Result<()> {
-    if is_citus(&mut *tx).await? {
+pub async fn prepare_writer(tx: &mut PgConnection, engine: Engine) -> sqlx::Result<()> {
+    if engine == Engine::Citus {
         sqlx::query("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
             .execute(tx)
             .await?;
@@ -38,7 +56,7 @@ pub async fn prepare_writer(tx: &mut PgConnection) -> sqlx::Result<()> {
 /// PostgreSQL, does nothing. Returns whether it distributed it now.
 /// Concurrent callers wait for each other; the second finds it done.
 pub async fn ensure(pool: &PgPool) -> sqlx::Result<bool> {
-    if !is_citus(&mut *pool.acquire().await?).await? {
+    if Engine::of(&mut *pool.acquire().await?).await? == Engine::PostgreSql {
         return Ok(false);
     }
     // Laying the schema out takes seconds, once: not a slow statement to

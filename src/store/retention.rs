@@ -20,8 +20,9 @@
 //! rename a distributed table's constraints, which the swap does).
 
 use super::compaction::{self, Compacted};
+use super::distribution::Engine;
 use super::lock::{self, LockWait, Scope};
-use super::{distribution, exclusive, id_filters, months};
+use super::{exclusive, id_filters, months};
 use crate::domain::month::{Month, filter_capacity, is_closed, retention_plan};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -179,7 +180,7 @@ pub async fn run(
     let started = Instant::now();
     let existing = months::existing(connection).await?;
     let plan = retention_plan(&existing, options.today, options.keep_months)?;
-    let on_citus = distribution::is_citus(connection).await?;
+    let on_citus = Engine::of(connection).await? == Engine::Citus;
     let mut report = RetentionReport {
         dry_run: options.dry_run,
         today: options.today,

@@ -58,6 +58,7 @@ use super::ErrorSink;
 use super::completed_ids::CompletedIds;
 use super::copy::CopyRows;
 use super::validate::{Item, TxRow};
+use crate::store::distribution::Engine;
 use anyhow::{Context, Result};
 use batch::Staged;
 use chrono::NaiveDate;
@@ -106,6 +107,7 @@ pub(crate) struct Outcome {
 /// the batches.
 pub(crate) async fn run(
     tx: Transaction<'static, Postgres>,
+    engine: Engine,
     chunks: Receiver<Vec<(u64, Item)>>,
     recycle: std::sync::mpsc::Sender<Vec<(u64, Item)>>,
     batch_rows: usize,
@@ -113,7 +115,7 @@ pub(crate) async fn run(
     cancelled: Arc<AtomicBool>,
 ) -> Result<Outcome> {
     let mut w = Writer::new(tx, batch_rows, applied);
-    w.read_store_state().await?;
+    w.read_store_state(engine).await?;
     let mut items = Items::new(chunks, recycle);
     let mut next = items.next().await;
     while let Some((line, item)) = next {
@@ -207,11 +209,11 @@ impl Writer {
     }
 
     /// What the writer needs to know of the store before the first line.
-    async fn read_store_state(&mut self) -> Result<()> {
+    async fn read_store_state(&mut self, engine: Engine) -> Result<()> {
         let existing = months::existing(db!(self))
             .await
             .context("listing the months of transactions")?;
-        self.completed = CompletedIds::read(db!(self), &existing).await?;
+        self.completed = CompletedIds::read(db!(self), &existing, engine).await?;
         self.state.months = existing.into_iter().collect();
         self.state.horizon =
             sqlx::query_scalar("SELECT oldest_booking_date FROM retention_horizon")
