@@ -10,6 +10,12 @@ use sha2::{Digest, Sha256};
 const FALSE_POSITIVE_RATE: f64 = 0.01;
 /// Format of [`Bloom::to_bytes`].
 const VERSION: u8 = 1;
+/// The largest filter, 512 MiB: PostgreSQL stores no value over 1 GB, and
+/// the next power of two (2^33 bits) is 1 GiB and two bytes, needed past
+/// about 373 million ids a month. A month with more ids gets this size and
+/// more false positives (6 % at 600 million): more ids looked up in a month
+/// that does not hold them, never one missed.
+const MAX_BITS: u64 = 1 << 32;
 
 /// An id, hashed once for every filter it is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +43,7 @@ pub struct Bloom {
 impl Bloom {
     /// An empty filter sized for `ids` ids (and room to grow by a fifth).
     pub fn for_ids(ids: u64) -> Self {
-        let ids = (ids.max(64) as f64) * 1.2;
-        let ln2 = std::f64::consts::LN_2;
-        let bits = (-ids * FALSE_POSITIVE_RATE.ln() / (ln2 * ln2)).ceil() as u64;
-        let bits = bits.next_power_of_two().max(64);
-        let probes = ((bits as f64 / ids) * ln2).round().clamp(1.0, 16.0) as u32;
+        let (bits, probes) = size_for(ids);
         Bloom {
             words: vec![0; (bits / 64) as usize],
             probes,
@@ -125,6 +127,17 @@ impl Bloom {
     }
 }
 
+/// Bits (a power of two, at most [`MAX_BITS`]) and probes per id of a
+/// filter for `ids` ids and room to grow by a fifth.
+fn size_for(ids: u64) -> (u64, u32) {
+    let ids = (ids.max(64) as f64) * 1.2;
+    let ln2 = std::f64::consts::LN_2;
+    let bits = (-ids * FALSE_POSITIVE_RATE.ln() / (ln2 * ln2)).ceil() as u64;
+    let bits = bits.next_power_of_two().clamp(64, MAX_BITS);
+    let probes = ((bits as f64 / ids) * ln2).round().clamp(1.0, 16.0) as u32;
+    (bits, probes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +194,28 @@ mod tests {
         let mut other_version = bytes.clone();
         other_version[0] = 2;
         assert_eq!(Bloom::from_bytes(&other_version), None);
+    }
+
+    /// A bank's month of 500 million ids (docs/scaling.md) needs a filter
+    /// PostgreSQL can store: at most 512 MiB, with probes fit for its load.
+    #[test]
+    fn a_month_of_any_size_gets_a_filter_postgresql_can_store() {
+        let stored_bytes = |bits: u64| 2 + bits / 8;
+        for ids in [1_000, 100_000_000, 373_000_000, 500_000_000, 2_000_000_000] {
+            let (bits, probes) = size_for(ids);
+            assert!(stored_bytes(bits) < 1_000_000_000, "{ids} ids: {bits} bits");
+            assert!(
+                bits.is_power_of_two() && (1..=16).contains(&probes),
+                "{ids}"
+            );
+            // The false-positive rate the size gives, never the worst case
+            // of a filter half full or more.
+            let load = ids as f64 * 1.2 / bits as f64;
+            let rate = (1.0 - (-f64::from(probes) * load).exp()).powi(probes as i32);
+            let bound = if bits < MAX_BITS { 0.011 } else { 0.5 };
+            assert!(rate < bound, "{ids} ids: false positives {rate:.3}");
+        }
+        assert_eq!(size_for(500_000_000), (MAX_BITS, 5));
     }
 
     /// The hash is stored: it must never change (values from Python's
