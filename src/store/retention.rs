@@ -180,7 +180,7 @@ pub async fn run(
     let started = Instant::now();
     let existing = months::existing(connection).await?;
     let plan = retention_plan(&existing, options.today, options.keep_months)?;
-    let on_citus = Engine::of(connection).await? == Engine::Citus;
+    let engine = Engine::of(connection).await?;
     let mut report = RetentionReport {
         dry_run: options.dry_run,
         today: options.today,
@@ -189,10 +189,10 @@ pub async fn run(
         dropped: Vec::new(),
         compacted: Vec::new(),
         filtered: Vec::new(),
-        not_rewritten_on_citus: on_citus && options.compact,
+        not_rewritten_on_citus: engine == Engine::Citus && options.compact,
         took: Duration::ZERO,
     };
-    let to_compact = if options.compact && !on_citus {
+    let to_compact = if options.compact && engine == Engine::PostgreSql {
         months_to_compact(connection, &existing, &plan.drop, options.today).await?
     } else {
         Vec::new()
@@ -227,7 +227,8 @@ pub async fn run(
     lock::acquire(connection, Scope::Session, options.lock).await?;
     let outcome = apply(
         connection,
-        (&plan.drop, on_citus),
+        &plan.drop,
+        engine,
         plan.oldest_kept,
         (&to_compact, &to_filter),
         &mut report,
@@ -242,7 +243,8 @@ pub async fn run(
 
 async fn apply(
     connection: &mut PgConnection,
-    (drop, on_citus): (&[Month], bool),
+    drop: &[Month],
+    engine: Engine,
     oldest_kept: Month,
     (to_compact, to_filter): (&[Month], &[Month]),
     report: &mut RetentionReport,
@@ -264,7 +266,7 @@ async fn apply(
     for month in drop {
         report
             .dropped
-            .push(drop_month(connection, *month, on_citus).await?);
+            .push(drop_month(connection, *month, engine).await?);
     }
     for month in to_compact {
         report.compacted.push(
@@ -309,13 +311,13 @@ async fn counts(connection: &mut PgConnection, month: Month) -> Result<(u64, u64
 async fn drop_month(
     connection: &mut PgConnection,
     month: Month,
-    on_citus: bool,
+    engine: Engine,
 ) -> Result<Dropped> {
     let started = Instant::now();
     let (entries, tombstones) = counts(connection, month).await?;
     let partition = month.partition();
     let detach = format!("ALTER TABLE transactions DETACH PARTITION {partition}");
-    let lock_held = if on_citus {
+    let lock_held = if engine == Engine::Citus {
         let what = format!("detaching {month}");
         Some(exclusive::run_locked(connection, &what, &[detach]).await?)
     } else {

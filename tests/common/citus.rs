@@ -96,18 +96,12 @@ impl CitusCluster {
             .await
             .expect("creating the citus extension on the spare worker");
         c.close().await.ok();
-        let host = spare.socket_dir().display().to_string();
         let lock = self.joining().await;
         let mut c = connect(&self.coordinator, database).await;
-        sqlx::query("SELECT citus_add_node($1, $2)")
-            .bind(&host)
-            .bind(i32::from(spare.port()))
-            .execute(&mut c)
-            .await
-            .expect("adding the spare worker");
+        add_node(&mut c, &spare).await;
         c.close().await.ok();
         lock.close().await.ok();
-        host
+        host(&spare)
     }
 
     /// Drops `database` from the spare worker (no other node propagates
@@ -157,7 +151,6 @@ impl CitusCluster {
             c.close().await.ok();
         }
         let mut c = connect(&self.coordinator, database).await;
-        let host = |node: &EmbeddedPostgres| node.socket_dir().display().to_string();
         sqlx::query("SELECT citus_set_coordinator_host($1, $2)")
             .bind(host(&self.coordinator))
             .bind(i32::from(self.coordinator.port()))
@@ -174,12 +167,7 @@ impl CitusCluster {
             .await
             .unwrap();
             if !known {
-                sqlx::query("SELECT citus_add_node($1, $2)")
-                    .bind(host(worker))
-                    .bind(i32::from(worker.port()))
-                    .execute(&mut c)
-                    .await
-                    .expect("adding a worker");
+                add_node(&mut c, worker).await;
             }
         }
         c.close().await.ok();
@@ -189,6 +177,22 @@ impl CitusCluster {
 
 /// The advisory lock that makes databases join the cluster one at a time.
 const JOINING_NODES: i64 = 0x636f_6e74_6173_4a4e;
+
+/// How the cluster names `node`: its socket directory.
+fn host(node: &EmbeddedPostgres) -> String {
+    node.socket_dir().display().to_string()
+}
+
+/// Adds `node` as a worker to the metadata of the database `coordinator`
+/// is connected to (the caller holds the joining lock).
+async fn add_node(coordinator: &mut PgConnection, node: &EmbeddedPostgres) {
+    sqlx::query("SELECT citus_add_node($1, $2)")
+        .bind(host(node))
+        .bind(i32::from(node.port()))
+        .execute(coordinator)
+        .await
+        .expect("adding a worker");
+}
 
 /// Starts (making, if new) the node kept under `base/name`, or attaches to
 /// it when it runs.

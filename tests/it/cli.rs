@@ -470,6 +470,32 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// `contas import -` into `url`, fed `first_part` of a file through a pipe
+/// it keeps open, once it has written rows of it (it holds a lock on
+/// `transactions`).
+async fn import_writing(
+    url: &str,
+    pool: &sqlx::PgPool,
+    first_part: &str,
+) -> (std::process::Child, std::process::ChildStdin) {
+    let mut import = contas()
+        .args(["import", "-"])
+        .env("DATABASE_URL", url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = import.stdin.take().unwrap();
+    input.write_all(first_part.as_bytes()).unwrap();
+    input.flush().unwrap();
+    wait_until("the import to write its first rows", async || {
+        sessions(pool, "contas import").await.2
+    })
+    .await;
+    (import, input)
+}
+
 /// The real interleaving: import A, fed through a pipe, has read and
 /// written part of its file (its pending snapshot of João's account still to
 /// come) when import B of a snapshot of the same account starts. Run
@@ -488,21 +514,7 @@ async fn overlapping_imports_end_as_if_run_one_after_the_other() {
     let rest = &file_a[first_part.len()..];
     assert!(!rest.is_empty());
 
-    let mut a = contas()
-        .args(["import", "-"])
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut a_input = a.stdin.take().unwrap();
-    a_input.write_all(first_part.as_bytes()).unwrap();
-    a_input.flush().unwrap();
-    wait_until("import A to write its first rows", async || {
-        sessions(&pool, "contas import").await.2
-    })
-    .await;
+    let (a, mut a_input) = import_writing(&url, &pool, first_part).await;
 
     let mut b_file = tempfile::NamedTempFile::new().unwrap();
     b_file.write_all(file_b.as_bytes()).unwrap();
@@ -703,21 +715,7 @@ async fn an_import_killed_midway_leaves_the_store_as_it_was() {
     assert!(lines.len() > 25_000, "{} lines", lines.len());
     let first_part: String = lines[..20_000].iter().map(|l| format!("{l}\n")).collect();
 
-    let mut import = contas()
-        .args(["import", "-"])
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = import.stdin.take().unwrap();
-    input.write_all(first_part.as_bytes()).unwrap();
-    input.flush().unwrap();
-    wait_until("the import to write its first rows", async || {
-        sessions(&pool, "contas import").await.2
-    })
-    .await;
+    let (mut import, input) = import_writing(&url, &pool, &first_part).await;
     import.kill().unwrap();
     import.wait().unwrap();
     drop(input);
