@@ -25,7 +25,8 @@ pub struct CitusCluster {
 /// commits across nodes; room for the connections and workers it starts.
 const NODE_SETTINGS: [(&str, &str); 6] = [
     ("shared_preload_libraries", "citus"),
-    // Citus runs a maintenance worker per database, and each test has one.
+    // Citus runs a maintenance worker per database on every node, and each
+    // running test has one (`db::start_dropping`).
     ("max_worker_processes", "256"),
     // As root, libpq would read root's ~/.postgresql for TLS files.
     ("citus.node_conninfo", "sslmode=disable"),
@@ -36,11 +37,9 @@ const NODE_SETTINGS: [(&str, &str); 6] = [
     ("fsync", "off"),
 ];
 
-/// The coordinator also propagates CREATE and DROP DATABASE to the workers
-/// (each test has its own database), makes few shards per table (tests hold
-/// little data; Citus's default is 32), and counts shards per query.
-const COORDINATOR_SETTINGS: [(&str, &str); 3] = [
-    ("citus.enable_create_database_propagation", "on"),
+/// The coordinator makes few shards per table (tests hold little data;
+/// Citus's default is 32) and counts shards per query.
+const COORDINATOR_SETTINGS: [(&str, &str); 2] = [
     ("citus.shard_count", "4"),
     // Counts the queries that reach one shard and those that reach several.
     ("citus.enable_stat_counters", "on"),
@@ -51,7 +50,7 @@ impl CitusCluster {
     /// to it when it runs.
     pub async fn ensure_running(base: &Path) -> Self {
         let base = base.to_path_buf();
-        let cluster = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let coordinator_settings: Vec<(&str, &str)> = NODE_SETTINGS
                 .iter()
                 .chain(&COORDINATOR_SETTINGS)
@@ -67,11 +66,7 @@ impl CitusCluster {
             }
         })
         .await
-        .unwrap();
-        // The maintenance database knows the workers too: CREATE DATABASE
-        // reaches the nodes its metadata lists.
-        cluster.join_nodes("postgres").await;
-        cluster
+        .unwrap()
     }
 
     /// Adds a third worker, with no shards yet, to `database`'s cluster
@@ -137,8 +132,31 @@ impl CitusCluster {
         self.coordinator.connect_options("postgres")
     }
 
-    /// Makes `database`, just created on the coordinator (and so on every
-    /// node), a Citus database of this cluster: the extension on each node,
+    /// Readies `database` to be copied as a template: Citus's metadata on
+    /// every node lists the database itself among its distributed objects
+    /// by OID, and in a copy that OID is the template's (adding a node to
+    /// a copy would then try to alter the template there). Copies are made
+    /// on every node by the harness, so they need no entry.
+    pub async fn prepare_template(&self, database: &str) {
+        for node in std::iter::once(&self.coordinator).chain(&self.workers) {
+            let mut c = connect(node, database).await;
+            sqlx::query("DELETE FROM pg_dist_object WHERE classid = 'pg_database'::regclass")
+                .execute(&mut c)
+                .await
+                .expect("readying a template database");
+            c.close().await.ok();
+        }
+    }
+
+    /// Every node's maintenance database, the coordinator's first.
+    pub fn nodes(&self) -> Vec<PgConnectOptions> {
+        std::iter::once(&self.coordinator)
+            .chain(&self.workers)
+            .map(|node| node.connect_options("postgres"))
+            .collect()
+    }
+
+    /// Makes `database`, just created on every node, a Citus database of this cluster: the extension on each node,
     /// and the workers added to its metadata.
     pub async fn join_nodes(&self, database: &str) {
         let lock = self.joining().await;
