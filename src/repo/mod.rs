@@ -11,11 +11,14 @@ use crate::domain::legacy_id::LegacyId;
 use crate::domain::vocabulary::{
     AccountStatus, AccountSubtype, AccountType, CreditDebit, PaymentStatus, TransactionType,
 };
+use crate::store::distribution::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use sqlx::types::Json;
+use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// A page of an account's statement, newest first: booking date, then
 /// transaction time, then id. That is the primary key of `transactions`
@@ -49,6 +52,33 @@ pub const STATEMENT_PAGE: &str = "
               AND t.transaction_date_time = page.transaction_date_time AND t.id = page.id
             LIMIT 1) t
      ORDER BY page.booking_date DESC, page.transaction_date_time DESC, page.id DESC";
+
+/// On Citus, a statement page is read in two statements of one table each,
+/// because the shard that holds the account plans every statement it is sent
+/// with its values (Citus passes them as literals), and planning the page's
+/// join across the window's months costs several times running it (4.8 ms
+/// against 0.6 on a 12-month window; one table: 1.3 ms). First the page's
+/// keys, newest first, from the primary key alone (as the subquery of
+/// [`STATEMENT_PAGE`], with its parameters) ...
+pub const STATEMENT_PAGE_KEYS: &str = "
+    SELECT booking_date, transaction_date_time, id
+      FROM transactions
+     WHERE account_id = $1 AND booking_date BETWEEN $2 AND $3
+       AND ($4::text IS NULL OR credit_debit_type = $4)
+     ORDER BY booking_date DESC, transaction_date_time DESC, id DESC
+     LIMIT $5 OFFSET $6";
+
+/// ... then the rows of those keys, in the months of the page only: one
+/// probe of the primary key over the page's days, matching ids in the
+/// index. Parameters: account, the page's oldest and newest booking dates,
+/// its ids.
+pub const STATEMENT_PAGE_ROWS: &str = "
+    SELECT id, transaction_id, completed_authorised_payment_type, credit_debit_type,
+           transaction_name, type, amount, currency, transaction_date_time,
+           partie_cnpj_cpf, partie_person_type, partie_compe_code, partie_branch_code,
+           partie_number, partie_check_digit
+      FROM transactions
+     WHERE account_id = $1 AND booking_date BETWEEN $2 AND $3 AND id = ANY($4)";
 
 /// The owner's available accounts among the consented keys (`/accounts`),
 /// all of them in a stable order: the list is no longer than the consent the
@@ -121,6 +151,8 @@ pub struct FeedTimes {
 #[derive(Clone)]
 pub struct Repository {
     pool: QueryPool,
+    /// The store's engine, asked on the first statement page.
+    engine: Arc<OnceCell<Engine>>,
 }
 
 /// An account the owner may consent to, with the people who hold it.
@@ -218,7 +250,10 @@ pub struct StatementQuery {
 
 impl Repository {
     pub fn new(pool: QueryPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            engine: Arc::default(),
+        }
     }
 
     /// The pool's occupancy, for `/metrics`.
@@ -335,9 +370,14 @@ impl Repository {
             .await
     }
 
-    /// A page of the statement (see [`STATEMENT_PAGE`]).
+    /// A page of the statement (see [`STATEMENT_PAGE`]; on Citus,
+    /// [`STATEMENT_PAGE_KEYS`] and [`STATEMENT_PAGE_ROWS`]).
     pub async fn statement(&self, query: &StatementQuery) -> sqlx::Result<Vec<StatementEntry>> {
         self.run(async |c| {
+            let engine = *self.engine.get_or_try_init(|| Engine::of(&mut *c)).await?;
+            if engine == Engine::Citus {
+                return statement_by_keys(c, query).await;
+            }
             sqlx::query_as(STATEMENT_PAGE)
                 .bind(query.account_id)
                 .bind(query.from)
@@ -441,4 +481,45 @@ where
         status: account.status,
         record,
     }))
+}
+
+/// A statement entry with its row id, as [`STATEMENT_PAGE_ROWS`] reads it.
+#[derive(sqlx::FromRow)]
+struct IdentifiedEntry {
+    id: i64,
+    #[sqlx(flatten)]
+    entry: StatementEntry,
+}
+
+/// A statement page in two statements (on Citus: see [`STATEMENT_PAGE_KEYS`]).
+async fn statement_by_keys(
+    c: &mut PgConnection,
+    query: &StatementQuery,
+) -> sqlx::Result<Vec<StatementEntry>> {
+    let keys: Vec<(NaiveDate, DateTime<Utc>, i64)> = sqlx::query_as(STATEMENT_PAGE_KEYS)
+        .bind(query.account_id)
+        .bind(query.from)
+        .bind(query.to)
+        .bind(query.credit_debit)
+        .bind(query.limit)
+        .bind(query.offset)
+        .fetch_all(&mut *c)
+        .await?;
+    // Newest first: the last key is the oldest.
+    let (Some(newest), Some(oldest)) = (keys.first(), keys.last()) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = keys.iter().map(|(_, _, id)| *id).collect();
+    let rows: Vec<IdentifiedEntry> = sqlx::query_as(STATEMENT_PAGE_ROWS)
+        .bind(query.account_id)
+        .bind(oldest.0)
+        .bind(newest.0)
+        .bind(&ids)
+        .fetch_all(c)
+        .await?;
+    let mut by_id: HashMap<i64, StatementEntry> =
+        rows.into_iter().map(|row| (row.id, row.entry)).collect();
+    // A key whose row went meanwhile (retention dropped its month between
+    // the two statements) is left out, as a page read a moment later would.
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

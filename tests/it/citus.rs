@@ -302,7 +302,7 @@ async fn every_query_of_the_api_reaches_one_shard() {
     let year_ago = (today - chrono::Days::new(365)).to_string();
     let today = today.to_string();
     let owner = [Some(BRAND), Some(MARIA)];
-    let cases: [(&str, &str, &str, Vec<Option<&str>>); 9] = [
+    let cases: [(&str, &str, &str, Vec<Option<&str>>); 10] = [
         (
             "discovery",
             repo::DISCOVERABLE_ACCOUNTS,
@@ -336,8 +336,8 @@ async fn every_query_of_the_api_reaches_one_shard() {
         ),
         ("limits", repo::ACCOUNT_LIMITS, "int8", vec![Some(&account)]),
         (
-            "a statement page",
-            repo::STATEMENT_PAGE,
+            "a statement page's keys",
+            repo::STATEMENT_PAGE_KEYS,
             "int8, date, date, text, int8, int8",
             vec![
                 Some(&account),
@@ -346,6 +346,17 @@ async fn every_query_of_the_api_reaches_one_shard() {
                 None,
                 Some("26"),
                 Some("0"),
+            ],
+        ),
+        (
+            "a statement page's rows",
+            repo::STATEMENT_PAGE_ROWS,
+            "int8, date, date, int8[]",
+            vec![
+                Some(&account),
+                Some(&year_ago),
+                Some(&today),
+                Some("{1,2,3}"),
             ],
         ),
         (
@@ -454,10 +465,11 @@ async fn the_service_runs_every_operation_on_one_shard() {
         assert!(repo.is_account_holder(&brand, &maria).await.unwrap());
         let (single, multi) = shard_counters(&pool).await;
         // discovery 1, name 1, list 2, account 1, balances 2, limits 2,
-        // page 1, holder check 1; the counters' own reads are not counted.
+        // page 2 (its keys, then their rows), holder check 1; the counters'
+        // own reads are not counted.
         assert_eq!(
             (single - single_before, multi - multi_before),
-            (11, 0),
+            (12, 0),
             "round {round}: statements on one shard, on several"
         );
     }
