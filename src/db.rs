@@ -75,6 +75,8 @@ impl From<PgPool> for QueryPool {
 /// Opens the pool's connections.
 pub struct Connector {
     options: PgConnectOptions,
+    /// The database's engine, as the first connection found it.
+    engine: std::sync::OnceLock<Engine>,
 }
 
 impl managed::Manager for Connector {
@@ -83,11 +85,13 @@ impl managed::Manager for Connector {
 
     async fn create(&self) -> Result<PgConnection, sqlx::Error> {
         let mut connection = PgConnection::connect_with(&self.options).await?;
+        let engine = Engine::of(&mut connection).await?;
         // Citus prunes a generic plan to one shard only for statements on
         // one table (its fast path), and refuses a generic plan of any other
         // (the statement page, a self-join): there each call is planned
         // with its values, which Citus prunes to one shard.
-        if Engine::of(&mut connection).await? == Engine::Citus {
+        let engine = *self.engine.get_or_init(|| engine);
+        if engine == Engine::Citus {
             sqlx::query("SET plan_cache_mode = force_custom_plan")
                 .execute(&mut connection)
                 .await?;
@@ -121,14 +125,17 @@ impl QueryPool {
         max_connections: usize,
         acquire_timeout: Duration,
     ) -> Self {
-        let pool = managed::Pool::builder(Connector { options })
-            .max_size(max_connections)
-            .runtime(deadpool::Runtime::Tokio1)
-            .wait_timeout(Some(acquire_timeout))
-            .create_timeout(Some(acquire_timeout))
-            .recycle_timeout(Some(acquire_timeout))
-            .build()
-            .expect("a pool with a runtime and a non-zero size builds");
+        let pool = managed::Pool::builder(Connector {
+            options,
+            engine: std::sync::OnceLock::new(),
+        })
+        .max_size(max_connections)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(acquire_timeout))
+        .create_timeout(Some(acquire_timeout))
+        .recycle_timeout(Some(acquire_timeout))
+        .build()
+        .expect("a pool with a runtime and a non-zero size builds");
         Self { pool }
     }
 
@@ -145,6 +152,12 @@ impl QueryPool {
             Err(managed::PoolError::Closed) => Err(sqlx::Error::PoolClosed),
             Err(_) => Err(sqlx::Error::PoolTimedOut),
         }
+    }
+
+    /// The database's engine, known once the pool has opened a connection
+    /// (as it has for anyone holding a lease).
+    pub fn engine(&self) -> Option<Engine> {
+        self.pool.manager().engine.get().copied()
     }
 
     pub fn status(&self) -> PoolStatus {

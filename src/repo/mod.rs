@@ -18,7 +18,6 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// A page of an account's statement, newest first: booking date, then
 /// transaction time, then id. That is the primary key of `transactions`
@@ -151,8 +150,6 @@ pub struct FeedTimes {
 #[derive(Clone)]
 pub struct Repository {
     pool: QueryPool,
-    /// The store's engine, asked on the first statement page.
-    engine: Arc<OnceCell<Engine>>,
 }
 
 /// An account the owner may consent to, with the people who hold it.
@@ -250,10 +247,7 @@ pub struct StatementQuery {
 
 impl Repository {
     pub fn new(pool: QueryPool) -> Self {
-        Self {
-            pool,
-            engine: Arc::default(),
-        }
+        Self { pool }
     }
 
     /// The pool's occupancy, for `/metrics`.
@@ -374,19 +368,10 @@ impl Repository {
     /// [`STATEMENT_PAGE_KEYS`] and [`STATEMENT_PAGE_ROWS`]).
     pub async fn statement(&self, query: &StatementQuery) -> sqlx::Result<Vec<StatementEntry>> {
         self.run(async |c| {
-            let engine = *self.engine.get_or_try_init(|| Engine::of(&mut *c)).await?;
-            if engine == Engine::Citus {
+            if self.pool.engine() == Some(Engine::Citus) {
                 return statement_by_keys(c, query).await;
             }
-            sqlx::query_as(STATEMENT_PAGE)
-                .bind(query.account_id)
-                .bind(query.from)
-                .bind(query.to)
-                .bind(query.credit_debit)
-                .bind(query.limit)
-                .bind(query.offset)
-                .fetch_all(c)
-                .await
+            bind_page(STATEMENT_PAGE, query).fetch_all(c).await
         })
         .await
     }
@@ -483,6 +468,24 @@ where
     }))
 }
 
+/// `sql` (a page's statement: [`STATEMENT_PAGE`] or [`STATEMENT_PAGE_KEYS`])
+/// with `query`'s parameters.
+fn bind_page<'q, O>(
+    sql: &'static str,
+    query: &StatementQuery,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    sqlx::query_as(sql)
+        .bind(query.account_id)
+        .bind(query.from)
+        .bind(query.to)
+        .bind(query.credit_debit)
+        .bind(query.limit)
+        .bind(query.offset)
+}
+
 /// A statement entry with its row id, as [`STATEMENT_PAGE_ROWS`] reads it.
 #[derive(sqlx::FromRow)]
 struct IdentifiedEntry {
@@ -496,13 +499,7 @@ async fn statement_by_keys(
     c: &mut PgConnection,
     query: &StatementQuery,
 ) -> sqlx::Result<Vec<StatementEntry>> {
-    let keys: Vec<(NaiveDate, DateTime<Utc>, i64)> = sqlx::query_as(STATEMENT_PAGE_KEYS)
-        .bind(query.account_id)
-        .bind(query.from)
-        .bind(query.to)
-        .bind(query.credit_debit)
-        .bind(query.limit)
-        .bind(query.offset)
+    let keys: Vec<(NaiveDate, DateTime<Utc>, i64)> = bind_page(STATEMENT_PAGE_KEYS, query)
         .fetch_all(&mut *c)
         .await?;
     // Newest first: the last key is the oldest.

@@ -138,36 +138,44 @@ impl CitusCluster {
     /// a copy would then try to alter the template there). Copies are made
     /// on every node by the harness, so they need no entry.
     pub async fn prepare_template(&self, database: &str) {
-        for node in std::iter::once(&self.coordinator).chain(&self.workers) {
+        self.on_every_node(
+            database,
+            "DELETE FROM pg_dist_object WHERE classid = 'pg_database'::regclass",
+        )
+        .await;
+    }
+
+    /// The coordinator, then the workers.
+    fn every_node(&self) -> impl Iterator<Item = &EmbeddedPostgres> {
+        std::iter::once(&self.coordinator).chain(&self.workers)
+    }
+
+    /// Runs `sql` in `database` on every node.
+    async fn on_every_node(&self, database: &str, sql: &'static str) {
+        for node in self.every_node() {
             let mut c = connect(node, database).await;
-            sqlx::query("DELETE FROM pg_dist_object WHERE classid = 'pg_database'::regclass")
+            sqlx::query(sql)
                 .execute(&mut c)
                 .await
-                .expect("readying a template database");
+                .unwrap_or_else(|e| panic!("{sql} in {database}: {e}"));
             c.close().await.ok();
         }
     }
 
     /// Every node's maintenance database, the coordinator's first.
     pub fn nodes(&self) -> Vec<PgConnectOptions> {
-        std::iter::once(&self.coordinator)
-            .chain(&self.workers)
+        self.every_node()
             .map(|node| node.connect_options("postgres"))
             .collect()
     }
 
-    /// Makes `database`, just created on every node, a Citus database of this cluster: the extension on each node,
-    /// and the workers added to its metadata.
+    /// Makes `database`, just created on every node, a Citus database of
+    /// this cluster: the extension on each node, and the workers added to
+    /// its metadata.
     pub async fn join_nodes(&self, database: &str) {
         let lock = self.joining().await;
-        for node in std::iter::once(&self.coordinator).chain(&self.workers) {
-            let mut c = connect(node, database).await;
-            sqlx::query("CREATE EXTENSION IF NOT EXISTS citus")
-                .execute(&mut c)
-                .await
-                .expect("creating the citus extension");
-            c.close().await.ok();
-        }
+        self.on_every_node(database, "CREATE EXTENSION IF NOT EXISTS citus")
+            .await;
         let mut c = connect(&self.coordinator, database).await;
         sqlx::query("SELECT citus_set_coordinator_host($1, $2)")
             .bind(host(&self.coordinator))
