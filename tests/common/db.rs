@@ -194,20 +194,45 @@ async fn of_ended_processes(node: &PgConnectOptions) -> Vec<String> {
         .collect()
 }
 
-/// Drops `names` on every node. Another run may be dropping the same
+/// Drops `names` on every node. Each is first closed to new sessions and
+/// its sessions ended on every node, so that no node's Citus daemon connects
+/// to it again from another node while it is being dropped (a drop then
+/// waits for that session to end). Another run may be dropping the same
 /// databases: failures are ignored, and a later run retries.
 async fn drop_databases(nodes: &[PgConnectOptions], names: &[String]) {
+    let mut admins = Vec::new();
     for node in nodes {
-        let Ok(mut admin) = admin(node).await else {
-            continue;
-        };
+        if let Ok(admin) = admin(node).await {
+            admins.push(admin);
+        }
+    }
+    for admin in &mut admins {
+        for name in names {
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS false"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+    for admin in &mut admins {
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1)",
+        )
+        .bind(names)
+        .execute(&mut *admin)
+        .await;
+    }
+    for admin in &mut admins {
         for name in names {
             let _ = sqlx::query(AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))
-            .execute(&mut admin)
+            .execute(&mut *admin)
             .await;
         }
+    }
+    for admin in admins {
         admin.close().await.ok();
     }
 }
